@@ -1,0 +1,195 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+// Response is a final response, its body read in full.
+type Response struct {
+	StatusCode int
+	Header     http.Header
+	Body       []byte
+	// Attempts is how many times the request was sent.
+	Attempts int
+
+	method, url string // redacted URL
+	idempotent  bool
+	c           *Client
+}
+
+// call is the state of one Do, carried to the transport and the retry policy
+// through the request's context.
+type call struct {
+	idempotent bool
+	body       []byte
+	method     string
+	url        string // redacted, for logs and errors
+	attempts   atomic.Int32
+	// read holds the body read by the response handler, readErr its failure.
+	read    []byte
+	readErr error
+}
+
+type callKey struct{}
+
+func callFrom(ctx context.Context) *call {
+	st, _ := ctx.Value(callKey{}).(*call)
+	return st
+}
+
+// Do sends req and returns its response once the vendor's Check passed. ctx
+// bounds the whole call, retries and waits included.
+//
+// A failure is returned as a *voip.APIError (status, vendor code and message,
+// redacted URL and body excerpt) that matches one of the voip class
+// sentinels, or as the context's error when ctx ended first.
+func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	u, err := resolve(c.base, req.Path, req.Query)
+	if err != nil {
+		return nil, err
+	}
+	st := &call{idempotent: req.idempotent(), body: req.Body, method: req.Method, url: c.red.URL(u)}
+	ctx = context.WithValue(ctx, callKey{}, st)
+
+	var body any
+	if req.Body != nil {
+		body = req.Body
+	}
+	rr, err := retryablehttp.NewRequestWithContext(ctx, req.Method, u.String(), body)
+	if err != nil {
+		return nil, c.red.Error(fmt.Errorf("%s: build request: %w", c.cfg.Vendor, err))
+	}
+	for k, vs := range req.Header {
+		rr.Header[k] = vs
+	}
+	if req.ContentType != "" && req.Body != nil {
+		rr.Header.Set("Content-Type", req.ContentType)
+	}
+	rr.SetResponseHandler(func(resp *http.Response) error {
+		st.read, st.readErr = c.readBody(resp)
+		return st.readErr
+	})
+
+	resp, err := c.retry.Do(rr)
+	attempts := int(st.attempts.Load())
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, c.transportError(st, err)
+	}
+	if st.read == nil && st.readErr == nil {
+		// Retries ran out on a retryable status: the handler never ran.
+		st.read, st.readErr = c.readBody(resp)
+	}
+	out := &Response{
+		StatusCode: resp.StatusCode, Header: resp.Header, Body: st.read, Attempts: attempts,
+		method: req.Method, url: st.url, idempotent: st.idempotent, c: c,
+	}
+	if st.readErr != nil {
+		return nil, out.complete(&voip.APIError{Kind: voip.ErrBadResponse, Err: c.red.Error(st.readErr)})
+	}
+	if err := c.cfg.Check(out); err != nil {
+		return nil, out.complete(err)
+	}
+	return out, nil
+}
+
+// readBody reads and closes resp.Body, at most MaxBody bytes.
+func (c *Client) readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if int64(len(b)) > c.cfg.MaxBody {
+		return nil, fmt.Errorf("response body exceeds %d bytes", c.cfg.MaxBody)
+	}
+	if b == nil {
+		b = []byte{}
+	}
+	return b, nil
+}
+
+// transportError wraps a failure that produced no response. For a request
+// that is not idempotent it says whether the server may have acted on it.
+func (c *Client) transportError(st *call, err error) error {
+	e := &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url, Err: c.red.Error(err)}
+	if !st.idempotent && !notSent(err) {
+		e.Kind = voip.ErrAmbiguous
+	}
+	return e
+}
+
+// complete fills an *voip.APIError found in err with what the response knows.
+// Other errors are returned redacted.
+func (r *Response) complete(err error) error {
+	var e *voip.APIError
+	if !errors.As(err, &e) {
+		return r.c.red.Error(err)
+	}
+	if e.Vendor == "" {
+		e.Vendor = r.c.cfg.Vendor
+	}
+	if e.StatusCode == 0 {
+		e.StatusCode = r.StatusCode
+	}
+	if e.Method == "" {
+		e.Method = r.method
+	}
+	if e.URL == "" {
+		e.URL = r.url
+	}
+	if e.RequestID == "" && r.c.cfg.RequestIDHeader != "" {
+		e.RequestID = r.Header.Get(r.c.cfg.RequestIDHeader)
+	}
+	if e.Body == "" {
+		e.Body = r.c.red.String(excerpt(r.Body))
+	}
+	if e.RetryAfter == 0 {
+		e.RetryAfter, _ = retryAfter(r.Header.Get("Retry-After"), time.Now())
+	}
+	e.Message = r.c.red.String(e.Message)
+	e.Code = r.c.red.String(e.Code)
+	if e.Err != nil {
+		e.Err = r.c.red.Error(e.Err)
+	} else if !r.idempotent && e.StatusCode >= 500 {
+		// A gateway or server failure may come after the vendor acted.
+		e.Err = voip.ErrAmbiguous
+	}
+	return err
+}
+
+// Error returns an *voip.APIError for this response, completed like the ones
+// Check returns; for vendors that find a failure after Check (a payload that
+// does not decode).
+func (r *Response) Error(e *voip.APIError) error { return r.complete(e) }
+
+// excerptLen is how much of a body an APIError keeps.
+const excerptLen = 512
+
+func excerpt(b []byte) string {
+	if len(b) > excerptLen {
+		return string(b[:excerptLen]) + "…"
+	}
+	return string(b)
+}
+
+// CheckStatus is the default Check: any status outside 2xx is an error
+// classified by voip.StatusKind.
+func CheckStatus(resp *Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	return &voip.APIError{}
+}

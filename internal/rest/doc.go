@@ -1,0 +1,36 @@
+// Package rest is the HTTP pipeline every pbxkit vendor client is built on:
+// request building, per-attempt signing, safe retries on go-retryablehttp,
+// error decoding into *voip.APIError, logging and redaction. Nothing in it is
+// vendor-specific; a vendor plugs in its base URL, its signing hook and its
+// response checker through [Config].
+//
+// # Retries
+//
+// A request is idempotent when its method is GET, HEAD, PUT, DELETE or
+// OPTIONS, unless the caller says otherwise with [Request].Idempotency (a GET
+// that starts a call is marked [NotIdempotent]; a POST that only reads is
+// marked [Idempotent]). Idempotent requests are retried on transport errors,
+// on a body cut short, and on 429, 502, 503 and 504. A request that is not
+// idempotent is retried only when the server surely did not act on it: the
+// connection could not be made (dial error, connection refused, DNS failure)
+// or the server answered 429. Any other failure of such a request is
+// reported as ambiguous ([voip.ErrAmbiguous]) and never repeated: for a PBX
+// a repeat is a second phone call.
+//
+// Waits grow exponentially from RetryWaitMin to RetryWaitMax with jitter
+// (half fixed, half random). Retry-After is honoured on 429 and 503 but never
+// beyond RetryWaitMax. Every wait ends at once when the context is done; ctx
+// bounds the whole call, waits included, while the HTTP client's Timeout
+// bounds each attempt.
+//
+// # Signing
+//
+// [Config].Sign runs on every attempt, inside the transport under the retry
+// layer, with the exact bytes that are sent. A time-based token (New-Tel) is
+// therefore fresh on a retry.
+//
+// # Redaction
+//
+// Every error and log line goes through one [redact.Redactor]: registered
+// secrets, secret-looking query parameters and auth headers never appear.
+package rest

@@ -1,0 +1,150 @@
+package rest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// checkRetry is the retry policy; see the package doc. err with a non-nil
+// resp is a body that could not be read after the status arrived.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return false, ctxErr
+	}
+	st := callFrom(ctx)
+	retry, reason := decide(st.idempotent, resp, err)
+	if retry {
+		attempt := int(st.attempts.Load())
+		if attempt <= c.cfg.RetryMax {
+			args := []any{"method", st.method, "url", st.url, "attempt", attempt, "reason", reason}
+			if resp != nil {
+				args = append(args, "status", resp.StatusCode)
+			}
+			if err != nil {
+				args = append(args, "error", c.red.String(err.Error()))
+			}
+			c.log.WarnContext(ctx, "pbxkit: retrying", args...)
+		}
+	}
+	return retry, nil
+}
+
+// decide is the pure part of the policy.
+func decide(idempotent bool, resp *http.Response, err error) (retry bool, reason string) {
+	switch {
+	case err != nil && resp != nil:
+		// The server answered, so it acted; only a safe request may ask again.
+		return idempotent, "body cut short"
+	case err != nil:
+		if permanentTransportError(err) {
+			return false, ""
+		}
+		if idempotent {
+			return true, "transport error"
+		}
+		if notSent(err) {
+			return true, "connection not made"
+		}
+		return false, ""
+	case resp.StatusCode == http.StatusTooManyRequests:
+		// A throttled request was not processed, whatever its method.
+		return true, "rate limited"
+	case resp.StatusCode == http.StatusBadGateway,
+		resp.StatusCode == http.StatusServiceUnavailable,
+		resp.StatusCode == http.StatusGatewayTimeout:
+		return idempotent, "gateway status"
+	}
+	return false, ""
+}
+
+// permanentTransportError reports failures a retry cannot fix.
+func permanentTransportError(err error) bool {
+	var (
+		unknownAuthority x509.UnknownAuthorityError
+		hostname         x509.HostnameError
+		invalid          x509.CertificateInvalidError
+		verify           *tls.CertificateVerificationError
+	)
+	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) {
+		return true
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "stopped after") && strings.Contains(msg, "redirects") ||
+		strings.Contains(msg, "unsupported protocol scheme")
+}
+
+// notSent reports a failure that happened before the request could reach the
+// server: the connection was never made.
+func notSent(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return true
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	var opErr *net.OpError
+	return errors.As(err, &opErr) && opErr.Op == "dial"
+}
+
+// backoff is exponential with "equal jitter": half the step is fixed, so
+// waits always grow, and half is random, so clients do not retry in step.
+// Retry-After on 429 and 503 is honoured, capped at max.
+func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
+	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			return clamp(d, min, max)
+		}
+	}
+	step := max
+	if attempt < 32 {
+		if s := min << attempt; s > 0 && s < max {
+			step = s
+		}
+	}
+	half := step / 2
+	return half + rand.N(half+1)
+}
+
+func clamp(d, min, max time.Duration) time.Duration {
+	if d < min {
+		return min
+	}
+	if d > max {
+		return max
+	}
+	return d
+}
+
+// retryAfter parses a Retry-After value: delay seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d, true
+		}
+		return 0, true
+	}
+	return 0, false
+}
