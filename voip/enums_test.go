@@ -79,3 +79,16 @@ func TestCallAnswered(t *testing.T) {
 	assert.True(t, voip.Call{AnsweredAt: time.Now()}.Answered())
 	assert.True(t, voip.Call{Disposition: voip.DispositionAnswered}.Answered())
 }
+
+func TestCallJSONCountsSeconds(t *testing.T) {
+	t.Parallel()
+	c := voip.Call{ID: "c1", Vendor: "phonet", Duration: 95 * time.Second, Talk: 88500 * time.Millisecond,
+		StartedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Disposition: voip.DispositionAnswered}
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"id":"c1","vendor":"phonet","direction":"unknown","started_at":"2026-01-02T03:04:05Z",
+		"duration":95,"talk":88.5,"disposition":"answered"}`, string(b))
+	var back voip.Call
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, c, back)
+}

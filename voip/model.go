@@ -48,6 +48,7 @@ type Call struct {
 	// AnsweredAt is zero when the call was never answered.
 	AnsweredAt time.Time `json:"answered_at,omitzero"`
 	// Duration is the whole call, ringing included; Talk runs from the answer.
+	// In JSON both are seconds.
 	Duration    time.Duration `json:"duration"`
 	Talk        time.Duration `json:"talk"`
 	Disposition Disposition   `json:"disposition"`
