@@ -1,6 +1,3 @@
-// Package redact removes secrets from the strings pbxkit shows: error
-// messages, log lines, URLs and headers. Every error and log path of the
-// shared engines goes through one [Redactor].
 package redact
 
 import (
