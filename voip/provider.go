@@ -14,9 +14,9 @@ type Provider interface {
 	// Members lists the PBX users.
 	Members(ctx context.Context) ([]Member, error)
 	// GenerateCall rings the operator's ext first and, when they pick up,
-	// dials phone. It returns the vendor's id of the new call, which may be
-	// empty if the vendor returns none. It is never retried on an ambiguous
-	// failure: an error matching [ErrAmbiguous] means the call may be ringing.
+	// dials phone. It returns the vendor's id of the new call. It is never
+	// retried on an ambiguous failure: an error matching [ErrAmbiguous] means
+	// the call may be ringing.
 	GenerateCall(ctx context.Context, ext, phone string) (callID string, err error)
 	// CallLink returns a URL of the recording of c.
 	CallLink(ctx context.Context, c Call) (string, error)

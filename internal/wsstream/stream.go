@@ -1,0 +1,478 @@
+package wsstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/pbxkit/pbxkit/internal/redact"
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+// A Stream of vendor events is a voip.Source once T is voip.Event.
+var _ voip.Source = (*Stream[voip.Event])(nil)
+
+// maxLoggedFrame is how much of a malformed frame a Debug line shows.
+const maxLoggedFrame = 256
+
+// Stream is a reconnecting WebSocket event stream. Create it with [Start];
+// stop it with Close or by cancelling Start's context. All methods are safe
+// for concurrent use.
+type Stream[T any] struct {
+	cfg Config[T]
+	red *redact.Redactor
+	log *slog.Logger
+	url string // the redacted URL, for errors and logs
+
+	ctx    context.Context // the stream's life; cancelled by Close
+	cancel context.CancelFunc
+	done   chan struct{} // closed once every goroutine has ended
+
+	events  chan T
+	notices chan voip.Notice
+	emit    func(T) // s.push, bound once so that Decode calls do not allocate
+
+	mu   sync.Mutex
+	conn *websocket.Conn // the current connection; nil while reconnecting
+	err  error           // the permanent error that stopped the stream
+
+	dropped   atomic.Uint64
+	malformed atomic.Uint64
+
+	// overflow is true during an overflow episode. Only the reader touches it.
+	overflow bool
+}
+
+// Start dials cfg.URL and runs OnConnect once, synchronously. It returns the
+// stream once that first connection is up, or the error of that first
+// attempt, with nothing left running: a caller with a wrong key learns it at
+// once rather than from a notice. Later failures are retried in the
+// background. ctx bounds the stream's whole life; cancelling it stops the
+// stream like Close.
+//
+// A failed handshake is a *voip.APIError carrying the HTTP status (401 and
+// 403 match voip.ErrUnauthorized and voip.ErrForbidden). Every error is
+// redacted.
+func Start[T any](ctx context.Context, cfg Config[T]) (*Stream[T], error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	red := cfg.Redactor.With(secretsIn(cfg.Redactor, cfg.URL, cfg.Header)...)
+	s := &Stream[T]{
+		cfg:     cfg,
+		red:     red,
+		log:     newLogger(cfg.Logger, red).With(slog.String("vendor", cfg.Vendor)),
+		url:     red.URLString(cfg.URL),
+		done:    make(chan struct{}),
+		events:  make(chan T, cfg.Buffer),
+		notices: make(chan voip.Notice, noticeBuffer),
+	}
+	s.emit = s.push
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	ws, err := s.connect(false)
+	if err != nil {
+		s.cancel()
+		s.log.Warn("wsstream: first connection failed", slog.String("url", s.url), slog.Any("err", err))
+		return nil, err
+	}
+	go s.run(ws)
+	return s, nil
+}
+
+// Events delivers the decoded events in order. It is closed when the stream
+// stops. See [Policy] for what happens when it is not drained.
+func (s *Stream[T]) Events() <-chan T { return s.events }
+
+// Notices delivers connection changes: voip.NoticeConnected (Gap true on
+// every connect but the first), voip.NoticeDisconnected (with the redacted
+// cause) and voip.NoticeDropped. It holds 16; when full, the oldest notice is
+// dropped, never an event. It is closed when the stream stops.
+func (s *Stream[T]) Notices() <-chan voip.Notice { return s.notices }
+
+// Send writes one message on the current connection. It returns
+// ErrNotConnected while the stream reconnects (the message is not queued:
+// a vendor subscription belongs in OnConnect, which runs on every connect)
+// and ErrClosed once the stream has stopped. As with any coder/websocket
+// write, a ctx that expires mid-write closes the connection, and the stream
+// reconnects.
+func (s *Stream[T]) Send(ctx context.Context, typ websocket.MessageType, data []byte) error {
+	if s.ctx.Err() != nil {
+		return ErrClosed
+	}
+	s.mu.Lock()
+	ws := s.conn
+	s.mu.Unlock()
+	if ws == nil {
+		return ErrNotConnected
+	}
+	if err := ws.Write(ctx, typ, data); err != nil {
+		if s.ctx.Err() != nil {
+			return ErrClosed
+		}
+		return s.red.Error(fmt.Errorf("%s: send: %w", s.cfg.Vendor, err))
+	}
+	return nil
+}
+
+// Dropped returns how many events the DropOldest policy has dropped so far.
+func (s *Stream[T]) Dropped() uint64 { return s.dropped.Load() }
+
+// Malformed returns how many messages Decode rejected (or panicked on) so
+// far.
+func (s *Stream[T]) Malformed() uint64 { return s.malformed.Load() }
+
+// Err reports why the stream stopped: nil after Close or a cancelled
+// context, the permanent error otherwise. It is meaningful once Events is
+// closed.
+func (s *Stream[T]) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close stops the stream: it closes the connection with a normal closure
+// (falling back to an abrupt close if the handshake fails) and waits for
+// every goroutine to end. It is idempotent and always returns nil; the
+// reason a stream stopped by itself is in Err. A peer that never answers
+// the close handshake can hold Close for up to coder/websocket's 10 s
+// handshake bound.
+func (s *Stream[T]) Close() error {
+	s.cancel()
+	<-s.done
+	return nil
+}
+
+// connect dials and runs OnConnect, both under ConnectTimeout, and makes
+// the connection the current one. On failure the socket is closed and the
+// error is redacted.
+func (s *Stream[T]) connect(reconnect bool) (*websocket.Conn, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.ConnectTimeout)
+	defer cancel()
+	ws, resp, err := s.cfg.Dial(ctx, s.cfg.URL, &websocket.DialOptions{
+		HTTPClient: s.cfg.HTTPClient,
+		HTTPHeader: s.cfg.Header.Clone(),
+	})
+	if err != nil {
+		return nil, s.dialError(err, resp)
+	}
+	if ws == nil {
+		return nil, s.dialError(errors.New("the dialer returned no connection and no error"), resp)
+	}
+	// Always explicit: the library default of 32 KiB is a common surprise.
+	ws.SetReadLimit(s.cfg.ReadLimit)
+	c := &Conn{ws: ws, reconnect: reconnect}
+	c.setup.Store(true)
+	err = s.onConnect(ctx, c)
+	c.setup.Store(false)
+	if err != nil {
+		_ = ws.CloseNow()
+		return nil, s.red.Error(fmt.Errorf("%s: OnConnect: %w", s.cfg.Vendor, err))
+	}
+	// Published here, not in serve, so that Send works as soon as Start
+	// returns.
+	s.setConn(ws)
+	return ws, nil
+}
+
+// onConnect runs the vendor's hook, turning a panic into an error: the hook
+// parses what the network sent, and that must never crash the program.
+func (s *Stream[T]) onConnect(ctx context.Context, c *Conn) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return s.cfg.OnConnect(ctx, c)
+}
+
+// run owns the stream after Start: it serves ws, then reconnects until the
+// stream is closed or a permanent error stops it. It is also the reader
+// goroutine of every connection.
+func (s *Stream[T]) run(ws *websocket.Conn) {
+	defer s.finish()
+	var (
+		fails int  // failed attempts in a row, for notices and logs
+		exp   int  // backoff exponent, reset only by a healthy connection
+		gap   bool // false only for the first connection
+	)
+	for {
+		s.log.Info("wsstream: connected", slog.String("url", s.url), slog.Bool("gap", gap), slog.Int("failed_attempts", fails))
+		s.notify(voip.Notice{Kind: voip.NoticeConnected, Gap: gap, Attempt: fails})
+		gap, fails = true, 0
+
+		start := time.Now()
+		err := s.serve(ws)
+		if s.ctx.Err() != nil {
+			return
+		}
+		lived := time.Since(start)
+		if lived >= s.cfg.HealthyAfter {
+			exp = 0
+		}
+		s.log.Warn("wsstream: disconnected", slog.Any("err", err), slog.Duration("lived", lived))
+		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: err})
+
+		for {
+			wait := backoff(exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
+			exp = min(exp+1, 64) // beyond this the cap rules anyway
+			s.log.Warn("wsstream: reconnecting", slog.Duration("wait", wait), slog.Int("failed_attempts", fails))
+			if !sleep(s.ctx, wait) {
+				return
+			}
+			ws, err = s.connect(true)
+			if err == nil {
+				break
+			}
+			if s.ctx.Err() != nil {
+				return
+			}
+			fails++
+			if isPermanent(err) {
+				s.stop(err, fails)
+				return
+			}
+			s.log.Warn("wsstream: reconnect failed", slog.Any("err", err), slog.Int("failed_attempts", fails))
+		}
+	}
+}
+
+// stop records a permanent error and says so.
+func (s *Stream[T]) stop(err error, fails int) {
+	s.mu.Lock()
+	s.err = err
+	s.mu.Unlock()
+	s.log.Error("wsstream: stopped by a permanent error", slog.Any("err", err), slog.Int("failed_attempts", fails))
+	s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: err, Attempt: fails})
+}
+
+// finish releases everything once run ends. s.err is set before Events is
+// closed, so a consumer that sees the close can read Err.
+func (s *Stream[T]) finish() {
+	s.cancel()
+	close(s.events)
+	close(s.notices)
+	s.log.Debug("wsstream: stopped", slog.Uint64("dropped", s.dropped.Load()), slog.Uint64("malformed", s.malformed.Load()))
+	close(s.done)
+}
+
+// serve reads ws on the calling goroutine while a keeper goroutine pings it
+// and closes it on shutdown. It returns, redacted, why the connection ended.
+func (s *Stream[T]) serve(ws *websocket.Conn) error {
+	var (
+		wg   sync.WaitGroup
+		dead error // set by the keeper when a ping fails; read after wg.Wait
+		stop = make(chan struct{})
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		dead = s.keep(ws, stop)
+	}()
+	frames, err := s.read(ws)
+	s.setConn(nil)
+	close(stop)
+	wg.Wait()
+	_ = ws.CloseNow() // whatever ended the reader, the socket is done
+	if dead != nil {
+		err = dead
+	}
+	s.log.Debug("wsstream: connection ended", slog.Uint64("frames", frames), slog.Int("close_status", int(websocket.CloseStatus(err))))
+	return s.red.Error(fmt.Errorf("%s: connection lost: %w", s.cfg.Vendor, err))
+}
+
+func (s *Stream[T]) setConn(ws *websocket.Conn) {
+	s.mu.Lock()
+	s.conn = ws
+	s.mu.Unlock()
+}
+
+// keep is the per-connection keeper. It pings every PingInterval and, when a
+// pong is late, declares the connection dead and closes it, which ends the
+// reader: that is how a half-open connection (the peer vanished without a
+// FIN) is noticed. When the stream stops it closes the connection politely.
+// It returns the ping failure, or nil.
+func (s *Stream[T]) keep(ws *websocket.Conn, stop <-chan struct{}) error {
+	var tick <-chan time.Time
+	if s.cfg.PingInterval > 0 {
+		t := time.NewTicker(s.cfg.PingInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-stop:
+			return nil
+		case <-s.ctx.Done():
+			if err := ws.Close(websocket.StatusNormalClosure, ""); err != nil {
+				_ = ws.CloseNow()
+			}
+			return nil
+		case <-tick:
+			// The reader answers nothing here: Ping needs it running to see
+			// the pong, which it is, on the run goroutine.
+			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PongTimeout)
+			err := ws.Ping(ctx)
+			cancel()
+			if err == nil {
+				continue
+			}
+			select {
+			case <-stop: // the reader already ended; the ping failed because of that
+				return nil
+			default:
+			}
+			if s.ctx.Err() != nil {
+				continue // the ctx.Done case closes politely
+			}
+			_ = ws.CloseNow()
+			return fmt.Errorf("no pong within %v: %w", s.cfg.PongTimeout, err)
+		}
+	}
+}
+
+// read is the connection's only reader. Its context never expires: in
+// coder/websocket an expired read context closes the connection, so
+// idleness is the keeper's business, and shutdown closes the socket.
+func (s *Stream[T]) read(ws *websocket.Conn) (uint64, error) {
+	ctx := context.Background()
+	var frames uint64
+	for {
+		// A fresh slice per message: decoders keep raw bytes (Event.Raw),
+		// and a reused buffer would change them under the consumer's feet.
+		typ, data, err := ws.Read(ctx)
+		if err != nil {
+			return frames, err
+		}
+		frames++
+		s.decode(typ, data)
+	}
+}
+
+// decode runs Decode on one message. A rejected or panicking message is
+// counted and logged, never fatal: one odd frame from a vendor must not tear
+// down the stream.
+func (s *Stream[T]) decode(typ websocket.MessageType, data []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			n := s.malformed.Add(1)
+			s.log.Warn("wsstream: Decode panicked, message skipped", slog.String("panic", fmt.Sprint(r)),
+				slog.Any("type", typ), slog.Int("size", len(data)), slog.Uint64("malformed", n))
+			s.log.Debug("wsstream: Decode panic", slog.String("stack", string(debug.Stack())), slog.String("data", s.excerpt(data)))
+		}
+	}()
+	if err := s.cfg.Decode(typ, data, s.emit); err != nil {
+		n := s.malformed.Add(1)
+		s.log.Warn("wsstream: malformed message skipped", slog.Any("err", s.red.Error(err)),
+			slog.Any("type", typ), slog.Int("size", len(data)), slog.Uint64("malformed", n))
+		s.log.Debug("wsstream: malformed message", slog.String("data", s.excerpt(data)))
+	}
+}
+
+// excerpt returns the start of a message for a Debug line, redacted.
+func (s *Stream[T]) excerpt(data []byte) string {
+	if len(data) > maxLoggedFrame {
+		data = data[:maxLoggedFrame]
+	}
+	return s.red.String(strings.ToValidUTF8(string(data), "�"))
+}
+
+// push hands one event to the consumer according to the Policy. Only the
+// reader calls it (through Decode's emit), so the drop loop below cannot
+// race another producer and always ends.
+func (s *Stream[T]) push(ev T) {
+	if s.cfg.Policy == Block {
+		select {
+		case s.events <- ev:
+		case <-s.ctx.Done(): // stopping: nobody is going to read it
+		}
+		return
+	}
+	// An overflow episode ends once the consumer has drained half the
+	// buffer; the next overflow then gets a notice of its own. Ending it on
+	// the first successful push would send a notice per event.
+	if s.overflow && len(s.events) <= cap(s.events)/2 {
+		s.overflow = false
+		s.log.Info("wsstream: consumer caught up", slog.Uint64("dropped", s.dropped.Load()))
+	}
+	for {
+		select {
+		case s.events <- ev:
+			return
+		default:
+		}
+		select {
+		case <-s.events:
+			n := s.dropped.Add(1)
+			if !s.overflow {
+				s.overflow = true
+				s.log.Warn("wsstream: consumer too slow, dropping the oldest events",
+					slog.Int("buffer", cap(s.events)), slog.Uint64("dropped", n))
+				s.notify(voip.Notice{Kind: voip.NoticeDropped, Gap: true})
+			}
+		default: // the consumer took one meanwhile; try again
+		}
+	}
+}
+
+// notify sends a notice, dropping the oldest unread one when the channel is
+// full: notices must never block the reader. Only the run goroutine calls
+// it, so the loop always ends.
+func (s *Stream[T]) notify(n voip.Notice) {
+	n.At = time.Now().UTC()
+	n.Dropped = s.dropped.Load()
+	for {
+		select {
+		case s.notices <- n:
+			return
+		default:
+		}
+		select {
+		case <-s.notices:
+		default:
+		}
+	}
+}
+
+// secretsIn returns the values of the secret query parameters, userinfo
+// password and secret headers of the stream's URL and Header, so that they
+// are hidden even where they appear without their name (an echo in a
+// vendor's error body, an escaped copy in a transport error). Which names are
+// secret is left to the redact package's rules: a value it masks is secret.
+func secretsIn(r *redact.Redactor, rawURL string, h http.Header) []string {
+	var out []string
+	add := func(name string, values []string) {
+		if masked := r.Header(http.Header{name: values}); len(masked[name]) == 0 || masked[name][0] != redact.Mask {
+			return
+		}
+		for _, v := range values {
+			out = append(out, v)
+			// "Bearer xyz": the bare token can appear on its own too.
+			if _, tok, ok := strings.Cut(v, " "); ok {
+				out = append(out, strings.TrimSpace(tok))
+			}
+		}
+	}
+	if u, err := url.Parse(rawURL); err == nil {
+		for name, values := range u.Query() {
+			add(name, values)
+		}
+		if p, ok := u.User.Password(); ok {
+			out = append(out, p)
+		}
+	}
+	for name, values := range h {
+		add(name, values)
+	}
+	return out
+}

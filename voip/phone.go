@@ -1,0 +1,137 @@
+package voip
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// ErrInvalidPhone is matched (through [errors.Is]) by the errors of
+// [NormalizePhone]: the input is neither a phone number nor an extension.
+var ErrInvalidPhone = errors.New("voip: invalid phone number")
+
+// maxExtensionLen is the longest all-digit string taken for an internal
+// number (an extension, a queue, a group) rather than a phone number. The
+// shortest national numbers in RU, UA, KZ and BY are longer.
+const maxExtensionLen = 6
+
+// maxPhoneLen caps the input NormalizePhone looks at. E.164 numbers have at
+// most 15 digits; 64 bytes leave room for any formatting a human uses, and
+// the cap keeps a garbage field from reaching the parser at full size.
+const maxPhoneLen = 64
+
+// NormalizePhone returns raw as an E.164 number ("+79121234567"), so that the
+// same client is the same string whichever vendor and format it came from.
+//
+// raw may carry the usual formatting: spaces, dashes, dots, slashes and
+// parentheses. A number without a country code is read as a number of
+// defaultRegion, a two-letter ISO 3166 code ("RU", "UA", "KZ", "BY"; case does
+// not matter), with that country's trunk prefix: "8 (912) 123-45-67" in RU,
+// "0501234567" in UA, "8 029 123-45-67" in BY. A number that is not valid in
+// defaultRegion but is all digits is then tried with a "+" in front, because
+// vendors drop the "+" ("79121234567", "380501234567"), and likewise with a
+// leading "00" international prefix replaced by "+".
+//
+// defaultRegion may be empty or unknown; then only numbers that carry their
+// country code ("+7…", "380…") can be read, and others are an error.
+//
+// An internal number, up to six digits ("101", "001", "5000"), is returned
+// as it is, only trimmed of surrounding whitespace, with a nil error. So
+// NormalizePhone can be applied to every party field of an event.
+//
+// Anything else is an error that matches [ErrInvalidPhone] and quotes raw:
+// an empty string, "anonymous" and other words, letters (vanity numbers are
+// not supported), extensions such as "доб. 101", and numbers that are too
+// short, too long or not valid in their country. Callers should keep the
+// raw value in that case.
+func NormalizePhone(raw, defaultRegion string) (string, error) {
+	s := strings.TrimSpace(raw)
+	if s == "" {
+		return "", invalidPhone(raw, "empty")
+	}
+	if len(s) > maxPhoneLen {
+		return "", invalidPhone(raw, "too long")
+	}
+	digits, plus, ok := phoneDigits(s)
+	if !ok {
+		return "", invalidPhone(raw, "only digits, spaces, ()-./ and a leading + are allowed")
+	}
+	if !plus && len(digits) == len(s) && len(s) <= maxExtensionLen {
+		return s, nil
+	}
+
+	region := strings.ToUpper(strings.TrimSpace(defaultRegion))
+	if e164, ok := parsePhone(s, region); ok {
+		return e164, nil
+	}
+	if !plus {
+		// The vendor dropped the "+" of an international number, or wrote
+		// the "00" prefix instead.
+		if e164, ok := parsePhone("+"+digits, ""); ok {
+			return e164, nil
+		}
+		if rest, ok := strings.CutPrefix(digits, "00"); ok {
+			if e164, ok := parsePhone("+"+rest, ""); ok {
+				return e164, nil
+			}
+		}
+		if phonenumbers.GetCountryCodeForRegion(region) == 0 {
+			return "", invalidPhone(raw, fmt.Sprintf("no country code, and the default region %q is unknown", defaultRegion))
+		}
+		return "", invalidPhone(raw, "not a valid number in "+region+" or with a country code")
+	}
+	return "", invalidPhone(raw, "not a valid number")
+}
+
+// phoneDigits returns the digits of s, whether s starts with "+", and false
+// if s holds anything but digits and the formatting people put in numbers.
+// Letters are refused here rather than passed on: phonenumbers would read
+// them as a vanity number's keypad digits, and "anonymous" is not one.
+func phoneDigits(s string) (digits string, plus, ok bool) {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i, r := range s {
+		switch {
+		case '0' <= r && r <= '9':
+			b.WriteRune(r)
+		case r == '+' && i == 0:
+			plus = true
+		case r == ' ', r == '\t', r == '\u00a0', r == '-', r == '(', r == ')', r == '.', r == '/':
+		default:
+			return "", false, false
+		}
+	}
+	return b.String(), plus, true
+}
+
+// parsePhone parses s in region and returns its E.164 form if it is a valid
+// number.
+func parsePhone(s, region string) (string, bool) {
+	num, err := phonenumbers.Parse(s, region)
+	if err != nil || !phonenumbers.IsValidNumber(num) {
+		return "", false
+	}
+	return phonenumbers.Format(num, phonenumbers.E164), true
+}
+
+// invalidPhone builds the error for raw, quoting at most maxPhoneLen bytes
+// of it so that a garbage field does not flood a log line.
+func invalidPhone(raw, reason string) error {
+	q := raw
+	if len(q) > maxPhoneLen {
+		n := maxPhoneLen
+		for n > 0 && !utf8.RuneStart(q[n]) {
+			n--
+		}
+		q = q[:n]
+	}
+	quoted := strconv.Quote(q)
+	if len(q) < len(raw) {
+		quoted += "…"
+	}
+	return fmt.Errorf("%w %s: %s", ErrInvalidPhone, quoted, reason)
+}
