@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
 
+	"github.com/pbxkit/pbxkit/internal/redact"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -22,9 +25,8 @@ type Response struct {
 	// Attempts is how many times the request was sent.
 	Attempts int
 
-	method, url string // redacted URL
-	idempotent  bool
-	c           *Client
+	call *call
+	c    *Client
 }
 
 // call is the state of one Do, carried to the transport and the retry policy
@@ -33,11 +35,22 @@ type call struct {
 	idempotent bool
 	body       []byte
 	method     string
-	url        string // redacted, for logs and errors
+	u          *url.URL
+	red        *redact.Redactor
 	attempts   atomic.Int32
+	// redacted is u for logs and errors, made only when one needs it: the
+	// redactor's patterns cost more than a loopback request's parsing.
+	redactOnce sync.Once
+	redacted   string
 	// read holds the body read by the response handler, readErr its failure.
 	read    []byte
 	readErr error
+}
+
+// url returns the call's URL, redacted.
+func (st *call) url() string {
+	st.redactOnce.Do(func() { st.redacted = st.red.URL(st.u) })
+	return st.redacted
 }
 
 type callKey struct{}
@@ -58,7 +71,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &call{idempotent: req.idempotent(), body: req.Body, method: req.Method, url: c.red.URL(u)}
+	st := &call{idempotent: req.idempotent(), body: req.Body, method: req.Method, u: u, red: c.red}
 	ctx = context.WithValue(ctx, callKey{}, st)
 
 	var body any
@@ -94,7 +107,7 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	}
 	out := &Response{
 		StatusCode: resp.StatusCode, Header: resp.Header, Body: st.read, Attempts: attempts,
-		method: req.Method, url: st.url, idempotent: st.idempotent, c: c,
+		call: st, c: c,
 	}
 	if st.readErr != nil {
 		return nil, out.complete(&voip.APIError{Kind: voip.ErrBadResponse, Err: c.red.Error(st.readErr)})
@@ -124,7 +137,7 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 // transportError wraps a failure that produced no response. For a request
 // that is not idempotent it says whether the server may have acted on it.
 func (c *Client) transportError(st *call, err error) error {
-	e := &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url, Err: c.red.Error(err)}
+	e := &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url(), Err: c.red.Error(err)}
 	if !st.idempotent && !notSent(err) {
 		e.Kind = voip.ErrAmbiguous
 	}
@@ -145,10 +158,10 @@ func (r *Response) complete(err error) error {
 		e.StatusCode = r.StatusCode
 	}
 	if e.Method == "" {
-		e.Method = r.method
+		e.Method = r.call.method
 	}
 	if e.URL == "" {
-		e.URL = r.url
+		e.URL = r.call.url()
 	}
 	if e.RequestID == "" && r.c.cfg.RequestIDHeader != "" {
 		e.RequestID = r.Header.Get(r.c.cfg.RequestIDHeader)
@@ -163,7 +176,7 @@ func (r *Response) complete(err error) error {
 	e.Code = r.c.red.String(e.Code)
 	if e.Err != nil {
 		e.Err = r.c.red.Error(e.Err)
-	} else if !r.idempotent && e.StatusCode >= 500 {
+	} else if !r.call.idempotent && e.StatusCode >= 500 {
 		// A gateway or server failure may come after the vendor acted.
 		e.Err = voip.ErrAmbiguous
 	}

@@ -25,7 +25,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 	if retry {
 		attempt := int(st.attempts.Load())
 		if attempt <= c.cfg.RetryMax {
-			args := []any{"method", st.method, "url", st.url, "attempt", attempt, "reason", reason}
+			args := []any{"method", st.method, "url", st.url(), "attempt", attempt, "reason", reason}
 			if resp != nil {
 				args = append(args, "status", resp.StatusCode)
 			}

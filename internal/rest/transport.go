@@ -2,6 +2,7 @@ package rest
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -46,16 +47,16 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	resp, err := t.next.RoundTrip(out)
 	took := time.Since(start)
 
-	log := c.log
-	args := []any{"method", st.method, "url", st.url, "attempt", attempt, "duration", took}
+	if !c.log.Enabled(ctx, slog.LevelDebug) {
+		return resp, err
+	}
+	args := []any{"method", st.method, "url", st.url(), "attempt", attempt, "duration", took}
 	if err != nil {
-		log.DebugContext(ctx, "pbxkit: request failed", append(args, "error", c.red.String(err.Error()))...)
+		c.log.DebugContext(ctx, "pbxkit: request failed", append(args, "error", c.red.String(err.Error()))...)
 		return nil, err
 	}
-	args = append(args, "status", resp.StatusCode)
-	if log.Enabled(ctx, -4) { // slog.LevelDebug: headers and body only when asked for
-		args = append(args, "request_headers", c.red.Header(out.Header), "request_body", c.red.String(excerpt(st.body)))
-	}
-	log.DebugContext(ctx, "pbxkit: request", args...)
+	args = append(args, "status", resp.StatusCode,
+		"request_headers", c.red.Header(out.Header), "request_body", c.red.String(excerpt(st.body)))
+	c.log.DebugContext(ctx, "pbxkit: request", args...)
 	return resp, nil
 }
