@@ -2,7 +2,6 @@ package rest_test
 
 import (
 	"encoding/json"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/pbxkit/pbxkit/internal/rest"
+	"github.com/pbxkit/pbxkit/internal/testutil"
 )
 
 // TestLogLines: one Debug line per attempt with method, URL, status, attempt
@@ -28,9 +28,9 @@ func TestLogLines(t *testing.T) {
 		}
 		_, _ = w.Write([]byte(`{}`))
 	})
-	logs := &syncBuffer{}
+	logs := &testutil.Logs{}
 	c := newClient(t, srv.URL, func(cfg *rest.Config) {
-		cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		cfg.Logger = logs.Logger()
 	})
 	_, err := c.Do(t.Context(), &rest.Request{Method: http.MethodGet, Path: "members"})
 	require.NoError(t, err)

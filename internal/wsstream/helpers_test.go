@@ -1,14 +1,12 @@
 package wsstream_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -201,24 +199,6 @@ func notice(t *testing.T, s *wsstream.Stream[event], kind voip.NoticeKind) voip.
 	require.False(t, n.At.IsZero())
 	require.Equal(t, time.UTC, n.At.Location())
 	return n
-}
-
-// syncBuffer is a log sink safe to read while the stream writes.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // signalled waits until ch is closed.

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbxkit/pbxkit/internal/redact"
+	"github.com/pbxkit/pbxkit/internal/testutil"
 	"github.com/pbxkit/pbxkit/internal/wsstream"
 	"github.com/pbxkit/pbxkit/voip"
 )
@@ -349,7 +350,7 @@ func TestMalformedMessagesAreSkipped(t *testing.T) {
 		}
 		_ = drain(c)
 	})
-	var logs syncBuffer
+	var logs testutil.Logs
 	cfg := config(srv.url)
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s := start(t, cfg)
@@ -375,7 +376,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			var logs syncBuffer
+			var logs testutil.Logs
 			var shown []string // every error string and notice the user can see
 			check := func() {
 				t.Helper()
