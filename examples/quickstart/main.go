@@ -3,32 +3,50 @@
 // network and no account.
 //
 //	go run ./examples/quickstart
+//
+// Every vendor client is a voip.Provider, so the CRM side of this program is
+// the same for each of them; only the set-up differs.
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
+	"net/http/httptest"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/pbxkit/pbxkit/gravitel"
+	"github.com/pbxkit/pbxkit/gravitel/graviteltest"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
+var out = json.NewEncoder(os.Stdout)
+
 func main() {
 	log.SetFlags(0)
-	if err := run(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := run(ctx); err != nil {
 		log.Fatal(err)
 	}
 }
 
-func run() error {
-	fmt.Println("pbxkit quickstart: the vendor-neutral model")
+func run(ctx context.Context) error {
+	phones()
+	if err := gravitelOnEmulator(ctx); err != nil {
+		return fmt.Errorf("gravitel: %w", err)
+	}
+	fmt.Println("\nmore vendors join this quickstart as their packages land; see README.md.")
+	return nil
+}
 
-	// Every vendor writes phone numbers its own way; voip.NormalizePhone
-	// brings them to E.164 and leaves extensions alone.
-	fmt.Println("\nphone normalisation:")
+// phones shows the one normaliser every vendor package applies to parties.
+func phones() {
+	fmt.Println("== phone numbers, as every vendor writes them, in E.164")
 	for _, in := range []struct{ raw, region string }{
 		{"8 (912) 123-45-67", "RU"},
 		{"0501234567", "UA"},
@@ -37,47 +55,91 @@ func run() error {
 		{"101", "RU"},
 		{"anonymous", "RU"},
 	} {
-		out, err := voip.NormalizePhone(in.raw, in.region)
+		e164, err := voip.NormalizePhone(in.raw, in.region)
 		if err != nil {
 			fmt.Printf("  %-20q %-3s -> error: %v\n", in.raw, in.region, err)
 			continue
 		}
-		fmt.Printf("  %-20q %-3s -> %s\n", in.raw, in.region, out)
+		fmt.Printf("  %-20q %-3s -> %s\n", in.raw, in.region, e164)
 	}
+}
 
-	// A live event and the finished record, as every vendor package emits them.
-	client, err := voip.NormalizePhone("8 912 123 45 67", "RU")
+// gravitelOnEmulator runs a whole call on the Gravitel emulator: members,
+// click-to-call, the live events the PBX posts to the CRM, and the record.
+func gravitelOnEmulator(ctx context.Context) error {
+	fmt.Println("\n== Gravitel (emulator)")
+	const pbxKey, crmKey = "pbx-key-demo", "crm-key-demo"
+	pbx := graviteltest.NewServer(pbxKey)
+	defer pbx.Close()
+	client, err := gravitel.New(pbx.Endpoint(), pbxKey)
 	if err != nil {
 		return err
 	}
-	start := time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC)
-	events := []voip.Event{
-		{Kind: voip.EventStart, Vendor: "example", CallID: "c-1", Direction: voip.DirectionIn, Client: client, Ext: "101", Line: "+74951234567", At: start},
-		{Kind: voip.EventAnswer, Vendor: "example", CallID: "c-1", Direction: voip.DirectionIn, Client: client, Ext: "101", Line: "+74951234567", At: start.Add(7 * time.Second)},
-		{Kind: voip.EventEnd, Vendor: "example", CallID: "c-1", Direction: voip.DirectionIn, Client: client, Ext: "101", Line: "+74951234567", At: start.Add(95 * time.Second), Disposition: voip.DispositionAnswered, RawStatus: "Success"},
+
+	// The CRM's webhook URL: events and records arrive as voip values.
+	var mu sync.Mutex
+	crm := httptest.NewServer(gravitel.WebhookHandler(crmKey, gravitel.Handler{
+		Update: func(_ context.Context, u voip.Update) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return printUpdate(u)
+		},
+	}))
+	defer crm.Close()
+
+	id, err := crmSide(ctx, client, "701", "+7 916 123-45-67")
+	if err != nil {
+		return err
 	}
-	fmt.Println("\nlive events:")
-	enc := json.NewEncoder(os.Stdout)
-	for _, ev := range events {
-		if err := enc.Encode(ev); err != nil {
+	// The emulator plays the PBX's part of the call it was asked to place.
+	hooks := graviteltest.Webhooks{URL: crm.URL, CRMToken: crmKey, Client: crm.Client()}
+	for _, placed := range pbx.Calls() {
+		if err := pbx.PlayOutbound(ctx, hooks, placed, 95*time.Second); err != nil {
 			return err
 		}
 	}
-	call := voip.Call{
-		ID: "c-1", Vendor: "example", Direction: voip.DirectionIn, Client: client, Ext: "101", Line: "+74951234567",
-		StartedAt: start, AnsweredAt: start.Add(7 * time.Second), Duration: 95 * time.Second, Talk: 88 * time.Second,
-		Disposition: voip.DispositionAnswered, RawStatus: "Success",
-	}
-	fmt.Println("\nthe call record:")
-	if err := enc.Encode(call); err != nil {
-		return err
-	}
+	fmt.Println("call", id, "done")
+	return nil
+}
 
-	// Errors from every vendor are matched the same way.
-	var apiErr error = &voip.APIError{Vendor: "example", Method: "POST", StatusCode: 401, Message: "Invalid token"}
-	fmt.Println("\nerrors:")
-	fmt.Println(" ", apiErr)
-	fmt.Println("  errors.Is(err, voip.ErrUnauthorized) =", errors.Is(apiErr, voip.ErrUnauthorized))
-	fmt.Println("\nvendor clients join this quickstart as their packages land; see README.md.")
+// crmSide is what a CRM does with any voip.Provider.
+func crmSide(ctx context.Context, p voip.Provider, ext, phone string) (string, error) {
+	if err := p.TestConnection(ctx); err != nil {
+		return "", err
+	}
+	members, err := p.Members(ctx)
+	switch {
+	case errors.Is(err, voip.ErrNotSupported):
+		fmt.Println("members: not supported by this vendor")
+	case err != nil:
+		return "", err
+	default:
+		fmt.Println("members:")
+		for _, m := range members {
+			fmt.Printf("  %-6s %-4s %s\n", m.ID, m.Ext, m.Name)
+		}
+	}
+	fmt.Printf("click-to-call: ring %s, then dial %s\n", ext, phone)
+	id, err := p.GenerateCall(ctx, ext, phone)
+	if errors.Is(err, voip.ErrAmbiguous) {
+		// Never retried: the call may be ringing already.
+		return "", fmt.Errorf("the call may or may not have started: %w", err)
+	}
+	return id, err
+}
+
+func printUpdate(u voip.Update) error {
+	if u.Event != nil {
+		ev := *u.Event
+		ev.Raw = nil // the vendor's own fields, left out for brevity
+		fmt.Print("  event  ")
+		return out.Encode(ev)
+	}
+	if u.Call != nil {
+		c := *u.Call
+		c.Raw = nil
+		fmt.Print("  record ")
+		return out.Encode(c)
+	}
 	return nil
 }

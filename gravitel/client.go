@@ -1,0 +1,181 @@
+package gravitel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pbxkit/pbxkit/internal/redact"
+	"github.com/pbxkit/pbxkit/internal/rest"
+)
+
+// Vendor is the vendor name in errors, logs and voip values.
+const Vendor = "gravitel"
+
+// Encoding is how commands are encoded in the request body.
+type Encoding int8
+
+const (
+	// EncodingForm sends application/x-www-form-urlencoded bodies, as the
+	// protocol's spec documents. The default.
+	EncodingForm Encoding = iota
+	// EncodingJSON sends a JSON object of strings, as the ELMA365 module
+	// does. Seen working on Gravitel; unconfirmed on other tenants.
+	EncodingJSON
+)
+
+// Client sends commands to one tenant's PBX. It is safe for concurrent use.
+type Client struct {
+	rest     *rest.Client
+	token    string
+	encoding Encoding
+}
+
+// Option configures a Client. Options validate their input and return an
+// error instead of leaving a half-configured client.
+type Option func(*options) error
+
+type options struct {
+	httpClient                 *http.Client
+	logger                     *slog.Logger
+	encoding                   Encoding
+	retryMax                   int
+	retryWaitMin, retryWaitMax time.Duration
+}
+
+// WithHTTPClient sends requests through c. Its Timeout bounds each attempt;
+// ctx bounds the whole call, retries included. Nil is an error.
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("gravitel: WithHTTPClient: nil client")
+		}
+		o.httpClient = c
+		return nil
+	}
+}
+
+// WithLogger logs one line per attempt to l, redacted. Nil is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		o.logger = l
+		return nil
+	}
+}
+
+// WithEncoding chooses the request body encoding; the default is
+// EncodingForm.
+func WithEncoding(e Encoding) Option {
+	return func(o *options) error {
+		if e != EncodingForm && e != EncodingJSON {
+			return fmt.Errorf("gravitel: WithEncoding: unknown encoding %d", e)
+		}
+		o.encoding = e
+		return nil
+	}
+}
+
+// WithRetries sets how reads are retried: max retries after the first
+// attempt (0 disables them), with exponential backoff between minWait and
+// maxWait. MakeCall is never retried once the PBX may have seen it.
+func WithRetries(max int, minWait, maxWait time.Duration) Option {
+	return func(o *options) error {
+		if max < 0 || minWait <= 0 || maxWait < minWait {
+			return fmt.Errorf("gravitel: WithRetries(%d, %v, %v): want max ≥ 0 and 0 < minWait ≤ maxWait", max, minWait, maxWait)
+		}
+		o.retryMax, o.retryWaitMin, o.retryWaitMax = max, minWait, maxWait
+		if max == 0 {
+			o.retryMax = -1 // rest reads 0 as "the default"
+		}
+		return nil
+	}
+}
+
+// New returns a client for the PBX at endpoint, the tenant's "Адрес облачной
+// АТС" such as https://example.gravitel.ru/sys/crm_api.wcgp, authenticated
+// by token, the PBX key from the cabinet page "Интеграция с CRM".
+//
+// The endpoint is used as given, so the same client serves the other PBXs of
+// this protocol (MegaFon, Kcell, Moldcell).
+func New(endpoint, token string, opts ...Option) (*Client, error) {
+	u, err := url.Parse(strings.TrimSpace(endpoint))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("gravitel: invalid endpoint %q: want an http(s) URL such as https://<tenant>.gravitel.ru/sys/crm_api.wcgp", redact.New(token).String(endpoint))
+	}
+	if strings.TrimSpace(token) == "" {
+		return nil, errors.New("gravitel: empty token")
+	}
+	var o options
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	rc, err := rest.New(rest.Config{
+		Vendor:       Vendor,
+		BaseURL:      u.String(),
+		HTTPClient:   o.httpClient,
+		Logger:       o.logger,
+		Redactor:     redact.New(token),
+		RetryMax:     o.retryMax,
+		RetryWaitMin: o.retryWaitMin,
+		RetryWaitMax: o.retryWaitMax,
+		Check:        checkResponse,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gravitel: %w", err)
+	}
+	return &Client{rest: rc, token: token, encoding: o.encoding}, nil
+}
+
+// command is one CRM → PBX command: its name and its parameters, empty ones
+// left out.
+type command struct {
+	name   string
+	params [][2]string
+	// idempotency is rest.Idempotent for every command but makeCall: they
+	// only read or set a state, so repeating them is harmless.
+	idempotency rest.Idempotency
+}
+
+func (c command) with(name, value string) command {
+	if value != "" {
+		c.params = append(c.params, [2]string{name, value})
+	}
+	return c
+}
+
+// do sends cmd and returns the response that passed checkResponse.
+func (c *Client) do(ctx context.Context, cmd command) (*rest.Response, error) {
+	req := &rest.Request{Method: http.MethodPost, Idempotency: cmd.idempotency}
+	switch c.encoding {
+	case EncodingJSON:
+		m := make(map[string]string, len(cmd.params)+2)
+		m["cmd"], m["token"] = cmd.name, c.token
+		for _, p := range cmd.params {
+			m[p[0]] = p[1]
+		}
+		body, err := rest.JSON(m)
+		if err != nil {
+			return nil, err
+		}
+		req.Body, req.ContentType = body, rest.ContentJSON
+	default:
+		v := make(url.Values, len(cmd.params)+2)
+		v.Set("cmd", cmd.name)
+		for _, p := range cmd.params {
+			v.Set(p[0], p[1])
+		}
+		v.Set("token", c.token)
+		req.Body, req.ContentType = []byte(v.Encode()), rest.ContentForm
+	}
+	return c.rest.Do(ctx, req)
+}

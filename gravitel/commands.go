@@ -1,0 +1,288 @@
+package gravitel
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/pbxkit/pbxkit/internal/lenient"
+	"github.com/pbxkit/pbxkit/internal/rest"
+)
+
+// The command names, spelt as live PBXs accepted them (see the package doc).
+const (
+	cmdAccounts           = "accounts"
+	cmdGroups             = "groups"
+	cmdMakeCall           = "makeCall"
+	cmdHistory            = "history"
+	cmdSubscribeOnCalls   = "subscribeoncalls"
+	cmdSubscriptionStatus = "subscriptionStatus"
+	cmdSetDND             = "set_dnd"
+	cmdGetDND             = "get_dnd"
+)
+
+// Account is a PBX user.
+type Account struct {
+	Name     string // the login, e.g. "admin"
+	RealName string // the display name, e.g. "Администратор"
+	Ext      string // the extension, e.g. "701"
+	Telnum   string // the direct number, if any
+	Email    string
+}
+
+type accountJSON struct {
+	Name     lenient.String `json:"name"`
+	RealName lenient.String `json:"realName"`
+	Ext      lenient.String `json:"ext"`
+	Telnum   lenient.String `json:"telnum"`
+	Email    lenient.String `json:"email"`
+}
+
+// Accounts lists the PBX users.
+func (c *Client) Accounts(ctx context.Context) ([]Account, error) {
+	var wire []accountJSON
+	if _, err := c.decode(ctx, command{name: cmdAccounts, idempotency: rest.Idempotent}, &wire); err != nil {
+		return nil, err
+	}
+	out := make([]Account, len(wire))
+	for i, a := range wire {
+		out[i] = Account{Name: string(a.Name), RealName: string(a.RealName), Ext: string(a.Ext), Telnum: string(a.Telnum), Email: string(a.Email)}
+	}
+	return out, nil
+}
+
+// Group is a department of the PBX.
+type Group struct {
+	ID       string // e.g. "sales" or "buhgalterija_g1551011445322666863"
+	RealName string
+	Ext      string
+}
+
+type groupJSON struct {
+	ID       lenient.String `json:"id"`
+	RealName lenient.String `json:"realName"`
+	Ext      lenient.String `json:"ext"`
+}
+
+// Groups lists the departments, or only user's when user is not empty.
+func (c *Client) Groups(ctx context.Context, user string) ([]Group, error) {
+	var wire []groupJSON
+	cmd := command{name: cmdGroups, idempotency: rest.Idempotent}.with("user", user)
+	if _, err := c.decode(ctx, cmd, &wire); err != nil {
+		return nil, err
+	}
+	out := make([]Group, len(wire))
+	for i, g := range wire {
+		out[i] = Group{ID: string(g.ID), RealName: string(g.RealName), Ext: string(g.Ext)}
+	}
+	return out, nil
+}
+
+// MakeCallRequest is a click-to-call: the PBX rings User first and, when they
+// pick up, dials Phone.
+type MakeCallRequest struct {
+	// Phone is the client's number. It is sent as digits only ("+7 (916)
+	// 123-45-67" goes as "79161234567"): a PBX of this protocol rejected "+".
+	Phone string
+	// User is the employee: a login, "login@tenant", an extension or a direct
+	// number.
+	User string
+	// CLID is the caller ID shown to the client (Gravitel only); optional.
+	CLID string
+}
+
+// MakeCall starts a call and returns its id, which the PBX's events and
+// history later carry as callid. The id is empty when the PBX returns none.
+//
+// MakeCall is never retried once the PBX may have received it: an error
+// matching voip.ErrAmbiguous means the call may be ringing.
+func (c *Client) MakeCall(ctx context.Context, req MakeCallRequest) (string, error) {
+	phone := dialDigits(req.Phone)
+	user := strings.TrimSpace(req.User)
+	switch {
+	case phone == "":
+		return "", fmt.Errorf("gravitel: MakeCall: phone %q has no digits", req.Phone)
+	case user == "":
+		return "", errors.New("gravitel: MakeCall: empty user")
+	}
+	cmd := command{name: cmdMakeCall, idempotency: rest.NotIdempotent}.
+		with("phone", phone).with("user", user).with("clid", dialDigits(req.CLID))
+	resp, err := c.do(ctx, cmd)
+	if err != nil {
+		return "", err
+	}
+	id, err := callID(resp.Body)
+	if err != nil {
+		return "", resp.BadResponse(err)
+	}
+	return id, nil
+}
+
+// dialDigits keeps the digits of a number typed by a human, and leaves
+// anything with letters (a SIP login) as it is.
+func dialDigits(s string) string {
+	s = strings.TrimSpace(s)
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case strings.ContainsRune("+-() .", r):
+		default:
+			return s
+		}
+	}
+	return b.String()
+}
+
+// callID reads makeCall's answer in each shape seen: Gravitel's
+// {"uuid": …}, MegaFon's {"CallID": …}, the spec's bare id (quoted or not),
+// an empty body, and an object without an id.
+func callID(body []byte) (string, error) {
+	b := bytes.TrimSpace(body)
+	switch {
+	case len(b) == 0:
+		return "", nil
+	case b[0] == '{':
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			return "", err
+		}
+		for _, k := range []string{"uuid", "CallID", "callid", "callID", "call_id"} {
+			var v lenient.String
+			if raw, ok := m[k]; ok && json.Unmarshal(raw, &v) == nil && v != "" {
+				return string(v), nil
+			}
+		}
+		return "", nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return "", err
+		}
+		return strings.TrimSpace(s), nil
+	case bytes.ContainsAny(b, " \t\r\n<>{}[]"):
+		return "", fmt.Errorf("makeCall: cannot read a call id from %q", excerpt(b))
+	}
+	return string(b), nil
+}
+
+// SubscribeOnCalls turns user's membership of a department's call queue on
+// or off. An empty groupID changes every department of the user, including
+// the one behind their personal line.
+func (c *Client) SubscribeOnCalls(ctx context.Context, user string, on bool, groupID string) error {
+	if strings.TrimSpace(user) == "" {
+		return errors.New("gravitel: SubscribeOnCalls: empty user")
+	}
+	cmd := command{name: cmdSubscribeOnCalls, idempotency: rest.Idempotent}.
+		with("user", user).with("status", onOff(on)).with("group_id", groupID)
+	return c.ack(ctx, cmd)
+}
+
+// SubscriptionStatus reports whether user takes the calls of groupID.
+func (c *Client) SubscriptionStatus(ctx context.Context, user, groupID string) (bool, error) {
+	if strings.TrimSpace(user) == "" || strings.TrimSpace(groupID) == "" {
+		return false, errors.New("gravitel: SubscriptionStatus: user and groupID are required")
+	}
+	var out struct {
+		Status lenient.String `json:"status"`
+	}
+	cmd := command{name: cmdSubscriptionStatus, idempotency: rest.Idempotent}.with("user", user).with("group_id", groupID)
+	resp, err := c.decode(ctx, cmd, &out)
+	if err != nil {
+		return false, err
+	}
+	on, err := parseFlag(string(out.Status))
+	if err != nil {
+		return false, resp.BadResponse(err)
+	}
+	return on, nil
+}
+
+// SetDND turns user's do-not-disturb on or off.
+func (c *Client) SetDND(ctx context.Context, user string, on bool) error {
+	if strings.TrimSpace(user) == "" {
+		return errors.New("gravitel: SetDND: empty user")
+	}
+	return c.ack(ctx, command{name: cmdSetDND, idempotency: rest.Idempotent}.with("user", user).with("state", strconv.FormatBool(on)))
+}
+
+// GetDND reports whether user's do-not-disturb is on.
+func (c *Client) GetDND(ctx context.Context, user string) (bool, error) {
+	if strings.TrimSpace(user) == "" {
+		return false, errors.New("gravitel: GetDND: empty user")
+	}
+	var out struct {
+		State lenient.String `json:"state"`
+	}
+	resp, err := c.decode(ctx, command{name: cmdGetDND, idempotency: rest.Idempotent}.with("user", user), &out)
+	if err != nil {
+		return false, err
+	}
+	on, err := parseFlag(string(out.State))
+	if err != nil {
+		return false, resp.BadResponse(err)
+	}
+	return on, nil
+}
+
+// decode sends cmd and decodes its JSON answer into v.
+func (c *Client) decode(ctx context.Context, cmd command, v any) (*rest.Response, error) {
+	resp, err := c.do(ctx, cmd)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(resp.Body)) == 0 {
+		return nil, resp.BadResponse(fmt.Errorf("%s: empty body where JSON was due", cmd.name))
+	}
+	if err := json.Unmarshal(resp.Body, v); err != nil {
+		return nil, resp.BadResponse(fmt.Errorf("%s: %w", cmd.name, err))
+	}
+	return resp, nil
+}
+
+// ack sends a command whose success carries no data: Gravitel answers a
+// plain OK, the spec an empty body, others {}. Anything else, such as an
+// HTML page from a wrong endpoint, is a bad response.
+func (c *Client) ack(ctx context.Context, cmd command) error {
+	resp, err := c.do(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	b := bytes.TrimSpace(resp.Body)
+	if len(b) == 0 || strings.EqualFold(string(b), "OK") || (resp.IsJSON() && json.Valid(b)) {
+		return nil
+	}
+	return resp.BadResponse(fmt.Errorf("%s: unexpected answer %s", cmd.name, excerpt(b)))
+}
+
+func onOff(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
+}
+
+// parseFlag reads the PBX's on/off and true/false answers, in any case.
+func parseFlag(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "on", "true", "1":
+		return true, nil
+	case "off", "false", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("unexpected state %s", excerpt([]byte(s)))
+}
+
+// excerpt quotes the start of b for an error message.
+func excerpt(b []byte) string {
+	const n = 64
+	if len(b) > n {
+		return strconv.Quote(string(b[:n])) + "…"
+	}
+	return strconv.Quote(string(b))
+}

@@ -1,0 +1,96 @@
+// Package gravitel drives a Gravitel (Гравител) cloud PBX through its CRM
+// API, the legacy "REST API Облачной АТС": commands sent to the tenant's
+// endpoint, https://<tenant>.gravitel.ru/sys/crm_api.wcgp, and webhooks the
+// PBX posts to one CRM URL.
+//
+// The protocol comes from the iTooLabs / CommuniGate platform and is shared
+// by MegaFon ВАТС, Kcell, Moldcell and others. The endpoint is taken as
+// given and the parsing is tolerant, so the client works with them too, but
+// the defaults follow Gravitel. The newer JSON API at crm.aicall.ru is not
+// covered.
+//
+// [Client] has one typed method per command ([Client.Accounts],
+// [Client.Groups], [Client.MakeCall], [Client.History],
+// [Client.SubscribeOnCalls], [Client.SubscriptionStatus], [Client.SetDND],
+// [Client.GetDND]) and implements voip.Provider. [WebhookHandler] serves the
+// webhooks as voip values; [ParseWebhook] reads one by hand. Package
+// graviteltest is an in-process PBX for tests.
+//
+// # Authentication
+//
+// The CRM sends the PBX key ("Ключ для авторизации", from the cabinet page
+// "Интеграция с CRM") as the body field token of every command. The PBX
+// sends the CRM key ("Ключ для авторизации в CRM", chosen by the CRM admin)
+// as crm_token in every webhook body. Neither key appears in any error or
+// log line of this package.
+//
+// # Encoding
+//
+// Commands are POSTed form-urlencoded, as the protocol's spec documents;
+// [WithEncoding](EncodingJSON) sends a JSON object instead, as the ELMA365
+// module does. Command names are sent in the spellings live PBXs accepted:
+// subscribeoncalls and subscriptionStatus (the spec's "subscribtionstatus"
+// was rejected by one).
+//
+// # Errors
+//
+// Every failure of a command is a *voip.APIError that matches one class
+// sentinel through errors.Is. {"error":"Invalid token"} matches
+// voip.ErrUnauthorized and {"error":"Invalid parameters…"} voip.ErrBadRequest,
+// whatever the HTTP status: the PBX sends a JSON error with 200 too. Other
+// statuses follow voip.StatusKind (5xx text is voip.ErrServer, with the text
+// as Message); an answer that cannot be read (HTML, a broken CSV line)
+// matches voip.ErrBadResponse, with a *HistoryError as cause for the history.
+// Success is any 2xx without an error member: JSON, CSV, a plain OK, {} or
+// an empty body.
+//
+// # Retries
+//
+// Every command but makeCall only reads or sets a state, and is retried on
+// transport errors, 429, 502, 503 and 504 (see [WithRetries]). makeCall
+// places a real call: it is sent at most once unless the connection was
+// never made, and an uncertain failure matches voip.ErrAmbiguous. ctx bounds
+// each call, retries and waits included.
+//
+// # Webhooks
+//
+// The PBX posts cmd=history (a finished call, with the recording link),
+// cmd=event (INCOMING, ACCEPTED, COMPLETED, CANCELLED, OUTGOING; MegaFon adds
+// TRANSFERRED), cmd=contact (who is calling: the CRM answers
+// {"contact_name": …, "responsible": …}, or {} for an unknown caller) and,
+// on MegaFon and Kcell, cmd=rating. Bodies are read form-urlencoded or JSON,
+// enums in any case, ext as a number or a string. The only authentication is
+// crm_token, compared in constant time: there is no signature, so serve the
+// CRM URL over HTTPS and consider an IP allow-list. A wrong token is
+// answered 401 {"error":"Invalid token"} and an unreadable body 400
+// {"error":"Invalid parameters"}, as the spec asks.
+//
+// Events map to voip.Event (INCOMING and OUTGOING start, ACCEPTED answers,
+// COMPLETED and CANCELLED end) and history to voip.Call. Only OUTGOING says
+// the direction; [WebhookHandler] remembers it per callid for the later
+// events, while [Webhook.Event] on its own reports them as inbound.
+//
+// One client call fans out into one event per employee with the same
+// callid, and the PBX's redelivery policy is unknown: handle updates
+// idempotently, keyed on callid, cmd, type and user.
+//
+// # Unconfirmed facts
+//
+// The package follows the protocol notes in shared/vendors/gravitel.md. It
+// accepts more than it has seen, and sends only what live PBXs accepted.
+// These are not confirmed by Gravitel:
+//   - JSON command bodies (one integration); the form is the default.
+//   - makeCall's clid (one client library), and its answer: {"uuid"} on
+//     Gravitel, {"CallID"} on MegaFon, a bare id per the spec, or an empty
+//     body (Gravitel in 2017). All are read; a missing id is "".
+//   - subscriptionStatus, set_dnd and get_dnd were never seen in Gravitel
+//     code; they follow the spec.
+//   - The history CSV has no quoting rules; it is read as lenient CSV with
+//     LF or CRLF, extra columns kept, start in RFC 3339 or 20060102T150405Z.
+//   - The meaning of z-flag; it is kept as sent.
+//   - JSON webhook bodies (seen on MegaFon only), cmd=rating and TRANSFERRED
+//     on Gravitel.
+//   - The mapping of statuses to voip.Disposition, which follows the
+//     ELMA365 article: Missed is Cancel, NotAvailable NoAnswer, NotAllowed
+//     Unknown. RawStatus always keeps the PBX's word.
+package gravitel

@@ -1,0 +1,118 @@
+package gravitel_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pbxkit/pbxkit/gravitel"
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+// faults are the server misbehaviours of the foundation's retry matrix.
+var faults = map[string]http.HandlerFunc{
+	"reset": func(w http.ResponseWriter, _ *http.Request) {
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
+		_ = conn.Close()
+	},
+	"500": reply(http.StatusInternalServerError, "Internal Server Error"),
+	"502": reply(http.StatusBadGateway, "<html><body>502 Bad Gateway</body></html>"),
+	"503": reply(http.StatusServiceUnavailable, "Service Unavailable"),
+	"504": reply(http.StatusGatewayTimeout, "504 Gateway Timeout"),
+	"429": func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Retry-After", "3600")
+		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
+	},
+	"slow": func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(300 * time.Millisecond): // past the client timeout
+		}
+		_, _ = w.Write([]byte(`{"uuid":"late"}`))
+	},
+	"truncated": func(w http.ResponseWriter, _ *http.Request) {
+		conn, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"uuid\":")
+		_ = rw.Flush()
+		_ = conn.Close()
+	},
+}
+
+// TestFaultMatrix sends MakeCall and a read into each fault and counts what
+// reached the PBX: MakeCall is sent at most once, a read is retried where
+// the foundation's policy says so.
+func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
+	const attempts = 4 // the first try and three retries
+	wantReadHits := map[string]int32{"reset": attempts, "500": 1, "502": attempts, "503": attempts, "504": attempts,
+		"429": attempts, "slow": attempts, "truncated": attempts}
+	for name, h := range faults {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			client := gravitel.WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond})
+
+			call := newStub(t, h)
+			c, err := gravitel.New(call.endpoint(), pbxKey, fastRetries, client)
+			require.NoError(t, err)
+			_, err = c.MakeCall(t.Context(), gravitel.MakeCallRequest{Phone: "79101234567", User: "admin"})
+			require.Error(t, err)
+			switch name {
+			case "429":
+				// A throttled request was not processed, so it is retried.
+				assert.EqualValues(t, attempts, call.hits.Load())
+				assert.ErrorIs(t, err, voip.ErrRateLimited)
+			case "truncated":
+				// The PBX answered 200: the call was placed, its id lost.
+				assert.EqualValues(t, 1, call.hits.Load())
+				assert.ErrorIs(t, err, voip.ErrBadResponse)
+			default:
+				assert.EqualValues(t, 1, call.hits.Load(), "MakeCall must be sent at most once")
+				assert.ErrorIs(t, err, voip.ErrAmbiguous)
+			}
+
+			read := newStub(t, h)
+			c, err = gravitel.New(read.endpoint(), pbxKey, fastRetries, client)
+			require.NoError(t, err)
+			_, err = c.Accounts(t.Context())
+			require.Error(t, err)
+			assert.NotErrorIs(t, err, voip.ErrAmbiguous)
+			assert.Equal(t, wantReadHits[name], read.hits.Load())
+		})
+	}
+}
+
+func TestRetryThenSuccess(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	srv.Fail("accounts", http.StatusServiceUnavailable, "Service Unavailable")
+	srv.Fail("accounts", http.StatusBadGateway, "Bad Gateway")
+	got, err := c.Accounts(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, got, 3)
+	assert.Len(t, srv.Requests(), 3)
+}
+
+func TestContextCancel(t *testing.T) {
+	t.Parallel()
+	s := newStub(t, faults["slow"])
+	c, err := gravitel.New(s.endpoint(), pbxKey)
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	_, err = c.Accounts(ctx)
+	assert.ErrorIs(t, err, ctx.Err())
+}
