@@ -16,6 +16,7 @@ import (
 
 	"github.com/pbxkit/pbxkit/gravitel"
 	"github.com/pbxkit/pbxkit/gravitel/graviteltest"
+	"github.com/pbxkit/pbxkit/internal/testutil"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -145,13 +146,13 @@ func TestWebhookHandlerReplies(t *testing.T) {
 
 func TestWebhookHandlerUserFailureIs500(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := &testutil.Logs{}
 	hooks := newCRM(t, gravitel.Handler{
 		Update: func(context.Context, voip.Update) error { return errors.New("database down") },
 		Contact: func(context.Context, *gravitel.Webhook) (*gravitel.Contact, error) {
 			return nil, errors.New("database down")
 		},
-		Logger: newDebugLogger(logs),
+		Logger: logs.Logger(),
 	})
 	for _, cmd := range []string{"event", "contact"} {
 		_, err := hooks.Send(t.Context(), url.Values{"cmd": {cmd}, "type": {"INCOMING"}, "callid": {"1"}})
