@@ -76,7 +76,7 @@
 //
 // # Unconfirmed facts
 //
-// The package follows the protocol notes in shared/vendors/gravitel.md. It
+// The package follows what public integrations of the protocol show. It
 // accepts more than it has seen, and sends only what live PBXs accepted.
 // These are not confirmed by Gravitel:
 //   - JSON command bodies (one integration); the form is the default.
