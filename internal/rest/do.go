@@ -25,8 +25,9 @@ type Response struct {
 	// Attempts is how many times the request was sent.
 	Attempts int
 
-	call *call
-	c    *Client
+	call   *call
+	c      *Client
+	stream io.ReadCloser // Download's unread 2xx body
 }
 
 // call is the state of one Do, carried to the transport and the retry policy
@@ -67,6 +68,69 @@ func callFrom(ctx context.Context) *call {
 // redacted URL and body excerpt) that matches one of the voip class
 // sentinels, or as the context's error when ctx ended first.
 func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
+	resp, err := c.send(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	return c.finish(resp)
+}
+
+// Download sends req like Do and streams a successful (2xx) body into w,
+// without holding it in memory: recordings run to megabytes. Retries,
+// signing and Check are those of Do, up to the response headers; once the
+// body flows a failure is returned, never retried, because w already holds
+// part of it. For a 2xx response Check sees the headers and an empty Body,
+// so that a vendor can refuse a login page served with 200. The HTTP
+// client's Timeout bounds the copy too.
+func (c *Client) Download(ctx context.Context, req *Request, w io.Writer) (*Response, int64, error) {
+	resp, err := c.send(ctx, req, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	if resp.stream == nil {
+		out, err := c.finish(resp)
+		if err == nil {
+			// A 2xx that was read whole cannot happen; a non-2xx that
+			// Check let through is the vendor's call.
+			var n int
+			n, err = w.Write(out.Body)
+			return out, int64(n), err
+		}
+		return nil, 0, err
+	}
+	defer resp.stream.Close()
+	if _, err := c.finish(resp); err != nil {
+		return nil, 0, err
+	}
+	dst := &writeErrs{w: w}
+	n, err := io.Copy(dst, resp.stream)
+	if dst.err != nil {
+		return nil, n, dst.err // the caller's writer failed; the vendor did nothing wrong
+	}
+	if err != nil {
+		return nil, n, resp.complete(&voip.APIError{Kind: voip.ErrBadResponse, Err: fmt.Errorf("body cut after %d bytes: %w", n, err)})
+	}
+	return resp, n, nil
+}
+
+// writeErrs remembers a failure of the caller's writer, so that Download
+// can tell it from a body cut short by the network.
+type writeErrs struct {
+	w   io.Writer
+	err error
+}
+
+func (d *writeErrs) Write(p []byte) (int, error) {
+	n, err := d.w.Write(p)
+	if err != nil {
+		d.err = err
+	}
+	return n, err
+}
+
+// send runs the retry loop. With stream set, a 2xx body is left unread in
+// Response.stream for Download; every other body is read in full.
+func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response, error) {
 	u, err := resolve(c.base, req.Path, req.Query)
 	if err != nil {
 		return nil, err
@@ -88,34 +152,42 @@ func (c *Client) Do(ctx context.Context, req *Request) (*Response, error) {
 	if req.ContentType != "" && req.Body != nil {
 		rr.Header.Set("Content-Type", req.ContentType)
 	}
+	var streamed io.ReadCloser
 	rr.SetResponseHandler(func(resp *http.Response) error {
+		if stream && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			streamed = resp.Body
+			return nil
+		}
 		st.read, st.readErr = c.readBody(resp)
 		return st.readErr
 	})
 
 	resp, err := c.retry.Do(rr)
-	attempts := int(st.attempts.Load())
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
 		return nil, c.transportError(st, err)
 	}
-	if st.read == nil && st.readErr == nil {
+	if streamed == nil && st.read == nil && st.readErr == nil {
 		// Retries ran out on a retryable status: the handler never ran.
 		st.read, st.readErr = c.readBody(resp)
 	}
-	out := &Response{
-		StatusCode: resp.StatusCode, Header: resp.Header, Body: st.read, Attempts: attempts,
-		call: st, c: c,
+	return &Response{
+		StatusCode: resp.StatusCode, Header: resp.Header, Body: st.read, Attempts: int(st.attempts.Load()),
+		call: st, c: c, stream: streamed,
+	}, nil
+}
+
+// finish reports a body that could not be read, then runs the vendor's Check.
+func (c *Client) finish(resp *Response) (*Response, error) {
+	if err := resp.call.readErr; err != nil {
+		return nil, resp.complete(&voip.APIError{Kind: voip.ErrBadResponse, Err: c.red.Error(err)})
 	}
-	if st.readErr != nil {
-		return nil, out.complete(&voip.APIError{Kind: voip.ErrBadResponse, Err: c.red.Error(st.readErr)})
+	if err := c.cfg.Check(resp); err != nil {
+		return nil, resp.complete(err)
 	}
-	if err := c.cfg.Check(out); err != nil {
-		return nil, out.complete(err)
-	}
-	return out, nil
+	return resp, nil
 }
 
 // readBody reads and closes resp.Body, at most MaxBody bytes.
