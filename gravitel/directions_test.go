@@ -12,13 +12,12 @@ import (
 
 func TestOutgoingCallsIsBounded(t *testing.T) {
 	t.Parallel()
-	var o outgoingCalls
+	o := newOutgoingCalls()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range outgoingMax + 10 {
 		o.direct(&Webhook{EventType: EventOutgoing, CallID: strconv.Itoa(i), ReceivedAt: start.Add(time.Duration(i) * time.Second)}, &voip.Event{})
 	}
-	assert.LessOrEqual(t, len(o.calls), outgoingMax)
-	assert.Contains(t, o.calls, strconv.Itoa(outgoingMax+9), "the newest call is kept")
+	assert.LessOrEqual(t, o.calls.Len(), outgoingMax)
 
 	ev := voip.Event{Direction: voip.DirectionIn}
 	newest := start.Add(time.Duration(outgoingMax+9) * time.Second)
@@ -30,5 +29,5 @@ func TestOutgoingCallsIsBounded(t *testing.T) {
 	assert.Equal(t, voip.DirectionIn, ev.Direction, "an expired entry says nothing")
 
 	o.forget(strconv.Itoa(outgoingMax + 9))
-	assert.NotContains(t, o.calls, strconv.Itoa(outgoingMax+9))
+	assert.False(t, o.calls.Has(strconv.Itoa(outgoingMax+9), newest), "a forgotten call says nothing")
 }

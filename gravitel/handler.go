@@ -44,7 +44,7 @@ type Handler struct {
 // so that their ACCEPTED, COMPLETED and CANCELLED events come out as
 // DirectionOut: the PBX does not repeat the direction.
 func WebhookHandler(crmToken string, h Handler) http.Handler {
-	outgoing := &outgoingCalls{}
+	outgoing := newOutgoingCalls()
 	return &voip.Webhook{
 		Logger: h.Logger,
 		Serve: func(w http.ResponseWriter, r *http.Request, body []byte) error {
