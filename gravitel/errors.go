@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/pbxkit/pbxkit/internal/rest"
 	"github.com/pbxkit/pbxkit/voip"
@@ -33,7 +32,7 @@ func checkResponse(resp *rest.Response) error {
 		return nil
 	}
 	if !hasError {
-		msg = plainText(resp.Body)
+		msg = rest.TextMessage(resp.Body)
 	}
 	return &voip.APIError{Message: msg, Kind: errorKind(msg, resp.StatusCode)}
 }
@@ -81,27 +80,4 @@ func errorKind(msg string, status int) error {
 
 func hasPrefixFold(s, prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
-}
-
-// maxMessage caps the text kept from a non-JSON error body.
-const maxMessage = 200
-
-// plainText is a short one-line message from a text body ("502 Gateway
-// Timeout"), or the status text when the body is empty or an HTML page.
-func plainText(body []byte) string {
-	s := strings.TrimSpace(string(body))
-	if s == "" || s[0] == '<' || !utf8.ValidString(s) {
-		return ""
-	}
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > maxMessage {
-		n := maxMessage
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n] + "…"
-	}
-	return s
 }
