@@ -1,0 +1,198 @@
+package newtel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+
+	"github.com/pbxkit/pbxkit/internal/rest"
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+// Call sends one API method and decodes the data member of the answer into
+// out, a pointer (nil discards it). It is the way to reach methods this
+// package has no typed wrapper for.
+//
+// method is the path under the base URL, as in the vendor's documents:
+// "company/get-state", without slashes around it. params is the request:
+// nil sends {} (as the seed article's get-state does), a []byte or
+// json.RawMessage is sent as is, url.Values is sent form-urlencoded, and
+// anything else is encoded as compact JSON once, so that the signed bytes
+// are the sent bytes.
+//
+// The reads among the known methods (MethodCompanyState,
+// MethodPasswordCallStatus, MethodWidgetConfig) are retried; any other
+// method is taken as one that may start a call and is sent at most once
+// unless the connection was never made.
+func (c *Client) Call(ctx context.Context, method string, params, out any) error {
+	idem := rest.NotIdempotent
+	if isRead(method) {
+		idem = rest.Idempotent
+	}
+	return c.call(ctx, method, idem, params, out)
+}
+
+// ErrMethod is matched by the error of Call for a method name that cannot
+// be a New-Tel method path.
+var ErrMethod = errors.New("newtel: invalid method name")
+
+// call signs and sends one method with the given retry policy.
+func (c *Client) call(ctx context.Context, method string, idem rest.Idempotency, params, out any) error {
+	if err := checkMethod(method); err != nil {
+		return err
+	}
+	body, contentType, err := encodeParams(params)
+	if err != nil {
+		return fmt.Errorf("newtel: %s: encode params: %w", method, err)
+	}
+	req := &rest.Request{Method: http.MethodPost, Path: method, Body: body, ContentType: contentType, Idempotency: idem}
+	// The same constant is the URL path and the signed method name.
+	resp, err := c.rest.Do(context.WithValue(ctx, methodKey{}, method), req)
+	if err != nil {
+		return err
+	}
+	if t, ok := out.(typedData); ok && c.decodeFast(method, resp, t) {
+		return nil
+	}
+	return c.decode(method, resp, out)
+}
+
+// encodeParams encodes the request body once: the bytes signed are the bytes
+// sent.
+func encodeParams(params any) ([]byte, string, error) {
+	switch p := params.(type) {
+	case nil:
+		return []byte("{}"), rest.ContentJSON, nil
+	case []byte:
+		return append([]byte{}, p...), rest.ContentJSON, nil
+	case json.RawMessage:
+		return append([]byte{}, p...), rest.ContentJSON, nil
+	case url.Values:
+		return []byte(p.Encode()), rest.ContentForm, nil
+	}
+	body, err := rest.JSON(params)
+	return body, rest.ContentJSON, err
+}
+
+// decodeFast reads the usual answer, both levels saying success, in one pass
+// with data going straight into out. It reports false for anything else,
+// leaving out zero for decode.
+func (c *Client) decodeFast(method string, resp *rest.Response, out typedData) bool {
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return false
+	}
+	env := struct {
+		Status string `json:"status"`
+		Data   any    `json:"data"`
+	}{Data: out}
+	if json.Unmarshal(resp.Body, &env) != nil || !strings.EqualFold(env.Status, success) || !out.resultOK() ||
+		c.checkSignature(method, resp) != nil || out.validate() != nil {
+		reflect.ValueOf(out).Elem().SetZero()
+		return false
+	}
+	return true
+}
+
+// decode reads any answer: the envelope, whose failures become errors, the
+// response signature, then data into out (nil discards it).
+func (c *Client) decode(method string, resp *rest.Response, out any) error {
+	hasData, e := checkEnvelope(resp.StatusCode, resp.Body)
+	if e != nil {
+		return resp.Error(e)
+	}
+	// Only an answer that succeeded is checked: an error's message is more
+	// use to the caller than a complaint about its signature.
+	if err := c.checkSignature(method, resp); err != nil {
+		return err
+	}
+	if out == nil {
+		return nil
+	}
+	if !hasData {
+		return resp.BadResponse(errors.New(`newtel: the answer has no "data"`))
+	}
+	// data is decoded straight into out, in the same pass that skips the
+	// rest of the envelope.
+	if err := json.Unmarshal(resp.Body, &struct {
+		Data any `json:"data"`
+	}{Data: out}); err != nil {
+		return resp.BadResponse(err)
+	}
+	if v, ok := out.(validator); ok {
+		if err := v.validate(); err != nil {
+			return resp.BadResponse(err)
+		}
+	}
+	return nil
+}
+
+// validator is a typed answer that checks what it decoded, such as the
+// presence of a member, inside call so that a failure carries the response.
+type validator interface{ validate() error }
+
+// typedData is a typed answer that also decodes data's result member, so
+// that call can read a successful answer in one pass.
+type typedData interface {
+	validator
+	resultOK() bool
+}
+
+// resultFields is data's own status, embedded in typed answers. Its
+// message is read by the full path only, on failures.
+type resultFields struct {
+	Result string `json:"result"`
+}
+
+func (r *resultFields) resultOK() bool { return r.Result == "" || strings.EqualFold(r.Result, success) }
+
+// checkSignature verifies the response's Signature header. Under
+// WithRequireSignature a missing or wrong one is an error. By default a
+// present one is checked and a mismatch is logged at Warn but accepted:
+// no public client has seen the header, so its exact form is a guess, and a
+// guess must not break every call. WithoutSignatureCheck skips it.
+func (c *Client) checkSignature(method string, resp *rest.Response) error {
+	if c.signatures == signatureIgnored {
+		return nil
+	}
+	sig := resp.Header.Get("Signature")
+	if sig == "" && c.signatures != signatureRequired {
+		return nil
+	}
+	var err error
+	if sig == "" {
+		err = fmt.Errorf("%w: the response has no Signature header", ErrBadSignature)
+	} else {
+		err = VerifySignature(method, resp.Body, sig, c.accessKey, c.signKey)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case c.signatures == signatureRequired:
+		return resp.Error(&voip.APIError{Kind: voip.ErrBadResponse, Err: err})
+	}
+	// The reason names what is wrong, never the signature or a key.
+	c.rest.Logger().Warn("newtel: response Signature does not verify; accepted (WithRequireSignature refuses it)",
+		"method", method, "reason", err.Error())
+	return nil
+}
+
+// checkMethod refuses what cannot be a method path, so that the signed name
+// and the URL cannot differ: a stray space or slash would make New-Tel hash
+// a different string than the client.
+func checkMethod(m string) error {
+	if m == "" || strings.HasPrefix(m, "/") || strings.HasSuffix(m, "/") || strings.Contains(m, "..") {
+		return fmt.Errorf("%w %q", ErrMethod, m)
+	}
+	for i := 0; i < len(m); i++ {
+		c := m[i]
+		if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' && c != '_' && c != '/' && c != '.' {
+			return fmt.Errorf("%w %q", ErrMethod, m)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package newtel
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/pbxkit/pbxkit/internal/lenient"
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+// Callback is a POST New-Tel makes to the callbackLink of a call: at the end
+// of a flash call, or when the user's call arrives in Call Password ID.
+// Only callId is confirmed; the other fields are read where present.
+type Callback struct {
+	CallID string
+	// ClientNumber, Status and UserData are unconfirmed: sent by some
+	// accounts according to third-party code, absent in New-Tel's examples.
+	ClientNumber string
+	Status       string
+	UserData     string
+	ReceivedAt   time.Time
+	// Raw is the body as received.
+	Raw json.RawMessage
+}
+
+// callbackWire is one level of a callback body. Third-party handlers look
+// for callId at the top, under data and under data.callDetails, so all
+// three are read.
+type callbackWire struct {
+	CallID       lenient.String  `json:"callId"`
+	ClientNumber lenient.String  `json:"clientNumber"`
+	Status       lenient.String  `json:"status"`
+	UserData     lenient.String  `json:"userData"`
+	Data         json.RawMessage `json:"data"`
+	CallDetails  json.RawMessage `json:"callDetails"`
+}
+
+// ParseCallback reads a callback body. A body that is not a JSON object, or
+// has no callId at any level, is an error matching voip.ErrMalformed.
+//
+// Callbacks are not signed in any known example. Match CallID against the
+// calls you started, compare ClientNumber where present, and put an
+// unguessable token in the callbackLink's query.
+func ParseCallback(body []byte) (*Callback, error) {
+	b := bytes.TrimSpace(body)
+	cb := &Callback{ReceivedAt: time.Now().UTC(), Raw: json.RawMessage(b)}
+	level := b
+	for depth := 0; depth < 3 && len(level) > 0; depth++ {
+		if level[0] != '{' {
+			break
+		}
+		var w callbackWire
+		if err := json.Unmarshal(level, &w); err != nil {
+			if depth == 0 {
+				return nil, fmt.Errorf("newtel: callback body: %w: %w", err, voip.ErrMalformed)
+			}
+			break // a nested level of an unexpected shape
+		}
+		setOnce(&cb.CallID, string(w.CallID))
+		setOnce(&cb.ClientNumber, string(w.ClientNumber))
+		setOnce(&cb.Status, string(w.Status))
+		setOnce(&cb.UserData, string(w.UserData))
+		level = bytes.TrimSpace(w.Data)
+		if len(level) == 0 {
+			level = bytes.TrimSpace(w.CallDetails)
+		}
+	}
+	if len(b) == 0 || b[0] != '{' {
+		return nil, fmt.Errorf("newtel: callback body is not a JSON object: %w", voip.ErrMalformed)
+	}
+	if cb.CallID == "" {
+		return nil, fmt.Errorf("newtel: callback without callId: %w", voip.ErrMalformed)
+	}
+	return cb, nil
+}
+
+func setOnce(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
+	}
+}
+
+// CallbackHandler serves a callbackLink: it answers 200 {} once f returned
+// nil, 400 on a body ParseCallback refuses, 500 when f fails, and 405 to
+// anything but POST. logger receives one line per rejected request; nil is
+// silent.
+func CallbackHandler(f func(ctx context.Context, cb *Callback) error, logger *slog.Logger) http.Handler {
+	return &voip.Webhook{
+		Logger: logger,
+		Serve: func(w http.ResponseWriter, r *http.Request, body []byte) error {
+			cb, err := ParseCallback(body)
+			if err != nil {
+				return err
+			}
+			if f != nil {
+				if err := f(r.Context(), cb); err != nil {
+					return err
+				}
+			}
+			voip.WriteJSON(w, http.StatusOK, struct{}{})
+			return nil
+		},
+	}
+}

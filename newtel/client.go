@@ -1,0 +1,223 @@
+package newtel
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pbxkit/pbxkit/internal/redact"
+	"github.com/pbxkit/pbxkit/internal/rest"
+)
+
+// Vendor is the vendor name in errors, logs and voip values.
+const Vendor = "newtel"
+
+// DefaultBaseURL is New-Tel's API. Methods are paths under it.
+const DefaultBaseURL = "https://api.new-tel.net/"
+
+// Client calls the signed New-Tel API with one pair of keys. It is safe for
+// concurrent use. New-Tel issues keys per cabinet section (Call Password,
+// the PBX API), so a program may need one Client per section.
+type Client struct {
+	rest       *rest.Client
+	accessKey  string
+	signKey    string
+	now        func() time.Time
+	signatures signaturePolicy
+}
+
+// signaturePolicy is what the client does with a response's Signature.
+type signaturePolicy int8
+
+const (
+	signatureIfPresent signaturePolicy = iota // check it when sent: the default
+	signatureRequired                         // WithRequireSignature
+	signatureIgnored                          // WithoutSignatureCheck
+)
+
+// Option configures a Client. Options validate their input and return an
+// error instead of leaving a half-configured client.
+type Option func(*options) error
+
+type options struct {
+	baseURL                    string
+	httpClient                 *http.Client
+	logger                     *slog.Logger
+	now                        func() time.Time
+	signatures                 signaturePolicy
+	retryMax                   int
+	retryWaitMin, retryWaitMax time.Duration
+}
+
+// WithBaseURL sends requests to a reseller's copy of the API or to an
+// emulator instead of DefaultBaseURL. Methods are resolved under its path.
+func WithBaseURL(u string) Option {
+	return func(o *options) error {
+		if strings.TrimSpace(u) == "" {
+			return errors.New("newtel: WithBaseURL: empty URL")
+		}
+		o.baseURL = u
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests through c. Its Timeout bounds each attempt;
+// ctx bounds the whole call, retries included. Nil is an error.
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("newtel: WithHTTPClient: nil client")
+		}
+		o.httpClient = c
+		return nil
+	}
+}
+
+// WithLogger logs one line per attempt to l, redacted, and the key-format
+// warnings of New. Nil is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		o.logger = l
+		return nil
+	}
+}
+
+// WithClock replaces time.Now as the source of the tokens' time, read once
+// per attempt: for tests, or to correct a clock known to be skewed. Nil is
+// an error.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return errors.New("newtel: WithClock: nil clock")
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// WithRequireSignature makes a response without a valid Signature header an
+// error matching ErrBadSignature. Without it a present header is checked and
+// a mismatch only logged at Warn. No public client has seen the header: turn
+// this on only after checking that your account sends it.
+func WithRequireSignature() Option {
+	return func(o *options) error {
+		o.signatures = signatureRequired
+		return nil
+	}
+}
+
+// WithoutSignatureCheck ignores the Signature header of responses, without
+// the Warn line a mismatch otherwise logs: for accounts whose header this
+// package does not read. The last of WithRequireSignature and
+// WithoutSignatureCheck wins.
+func WithoutSignatureCheck() Option {
+	return func(o *options) error {
+		o.signatures = signatureIgnored
+		return nil
+	}
+}
+
+// WithRetries sets how reads are retried: max retries after the first
+// attempt (0 disables them), with exponential backoff between minWait and
+// maxWait. Methods that start a call are never retried once New-Tel may
+// have seen them.
+func WithRetries(max int, minWait, maxWait time.Duration) Option {
+	return func(o *options) error {
+		if max < 0 || minWait <= 0 || maxWait < minWait {
+			return fmt.Errorf("newtel: WithRetries(%d, %v, %v): want max ≥ 0 and 0 < minWait ≤ maxWait", max, minWait, maxWait)
+		}
+		o.retryMax, o.retryWaitMin, o.retryWaitMax = max, minWait, maxWait
+		if max == 0 {
+			o.retryMax = -1 // rest reads 0 as "the default"
+		}
+		return nil
+	}
+}
+
+// New returns a client signing with accessKey («Ключ API для авторизации
+// запросов») and signKey («Ключ API для подписи запросов»), both from the
+// same section of the cabinet at my.new-tel.net.
+//
+// Keys are trimmed of spaces and quotes, which .env files tend to add. A key
+// that is then not 48 lowercase hex characters, the format of every key seen,
+// is logged as a warning and used as is. An empty key is an error.
+func New(accessKey, signKey string, opts ...Option) (*Client, error) {
+	accessKey, signKey = cleanKey(accessKey), cleanKey(signKey)
+	if accessKey == "" || signKey == "" {
+		return nil, errors.New("newtel: the access key and the sign key are both required")
+	}
+	o := options{baseURL: DefaultBaseURL, now: time.Now}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	red := redact.New(accessKey, signKey)
+	c := &Client{accessKey: accessKey, signKey: signKey, now: o.now, signatures: o.signatures}
+	rc, err := rest.New(rest.Config{
+		Vendor:       Vendor,
+		BaseURL:      o.baseURL,
+		HTTPClient:   o.httpClient,
+		Logger:       o.logger,
+		Redactor:     red,
+		RetryMax:     o.retryMax,
+		RetryWaitMin: o.retryWaitMin,
+		RetryWaitMax: o.retryWaitMax,
+		Header:       http.Header{"Accept": {"application/json"}},
+		Sign:         c.sign,
+		Check:        checkResponse,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("newtel: %w", red.Error(err))
+	}
+	c.rest = rc
+	for _, k := range []struct{ name, value string }{{"access", accessKey}, {"sign", signKey}} {
+		if !wellFormedKey(k.value) {
+			rc.Logger().Warn("newtel: the "+k.name+" key is not 48 lowercase hex characters; check that the keys are not swapped or mistyped",
+				"length", len(k.value))
+		}
+	}
+	return c, nil
+}
+
+// cleanKey trims the spaces and quotes a key picks up in .env files and
+// copy-pasting.
+func cleanKey(k string) string {
+	return strings.Trim(strings.TrimSpace(k), " \t\r\n\"'`")
+}
+
+// keyLen is the length of every New-Tel key seen: 48 hex characters.
+const keyLen = 48
+
+func wellFormedKey(k string) bool {
+	if len(k) != keyLen {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// methodKey carries the API method of a call to sign, the same constant that
+// made the URL path.
+type methodKey struct{}
+
+// sign is rest's per-attempt hook: a fresh time on every attempt, and the
+// exact body that is sent.
+func (c *Client) sign(req *http.Request, body []byte) error {
+	method, ok := req.Context().Value(methodKey{}).(string)
+	if !ok {
+		return errors.New("newtel: request without an API method")
+	}
+	req.Header.Set("Authorization", "Bearer "+Sign(method, body, c.now(), c.accessKey, c.signKey))
+	return nil
+}

@@ -1,0 +1,114 @@
+// Package newtel drives New-Tel (Нью-Тел, new-tel.net) through its signed
+// JSON API at https://api.new-tel.net/: the account state, Call Password
+// flash calls and their status, voice codes, Call Password ID (the user calls
+// us), and the PBX methods of the WebPhone article (click-to-call, the
+// WebPhone widget's configuration). It also serves the callbackLink callbacks
+// and the PBX's event webhooks («Webhook-оповещения») as voip values.
+//
+// [Client] has a typed method per known API method and a generic
+// [Client.Call] for the others (method names are exported constants, since
+// New-Tel renames them), and implements voip.Provider. [WidgetSnippet]
+// renders the widget configuration into the article's HTML. Package
+// newteltest is an in-process New-Tel for tests.
+//
+// # Authentication and signing
+//
+// Every request is a POST of a JSON body to base URL + method, with
+//
+//	Authorization: Bearer <accessKey><unix seconds><sha256hex(method \n time \n accessKey \n body \n signKey)>
+//
+// computed by [Sign]. The keys come in a pair from one section of the cabinet
+// (Call Password, or API): «Ключ API для авторизации запросов» is the access
+// key, «Ключ API для подписи запросов» the sign key. The token is made inside
+// the HTTP pipeline on every attempt, from the exact bytes sent and a clock
+// read once ([WithClock] corrects a known skew); the method name in the hash
+// and the URL path are the same string. The Authorization header starts with
+// the access key in clear, so neither key nor token ever appears in an error
+// or log line of this package.
+//
+// Responses may carry a Signature header, computed like a token over the
+// response body (see [VerifySignature]). The client checks it whenever it is
+// present; as the header is unconfirmed, a mismatch is only logged at Warn
+// unless [WithRequireSignature] is set, which makes a missing or wrong one an
+// error matching [ErrBadSignature]. [WithoutSignatureCheck] skips the check.
+//
+// # Errors
+//
+// Failures are *voip.APIError values matching one class sentinel. The
+// answer's envelope is decoded whatever the HTTP status: a top level
+// {"status":"error","message":…} or a method level {"status":"success",
+// "data":{"result":"error","message":…}} is an error carrying that message.
+// The class follows the HTTP status when it is not 2xx (401 is
+// voip.ErrUnauthorized, 429 voip.ErrRateLimited, 5xx voip.ErrServer); with
+// 2xx it is guessed from the message, since New-Tel publishes no catalogue:
+// words about keys, tokens, signatures or authorization mean
+// voip.ErrUnauthorized, anything else voip.ErrBadRequest. An answer that is
+// not the envelope matches voip.ErrBadResponse, as does a bad Signature
+// (together with ErrBadSignature).
+//
+// # Retries
+//
+// The reads (company/get-state, get-password-call-status, get-widget-config)
+// are retried on transport errors, 429, 502, 503 and 504, each attempt signed
+// anew with a fresh time ([WithRetries]). Every method that starts a call is
+// sent at most once unless the connection was never made or New-Tel answered
+// 429: an uncertain failure matches voip.ErrAmbiguous, and the phone may be
+// ringing. [Client.Call] treats any method it does not know as one that
+// starts a call. ctx bounds each call, retries and waits included.
+//
+// # Callbacks
+//
+// Call Password and Call Password ID POST {"callId": …} to the request's
+// callbackLink; [CallbackHandler] serves it and [ParseCallback] reads one.
+// No known example signs callbacks: match the call id against the calls you
+// started and put an unguessable token in the callbackLink.
+//
+// # Webhooks
+//
+// The PBX posts {"event", "signature", "data"} to the URL set in the
+// cabinet's «Оповещения», for the extensions chosen there.
+// [WebhookHandler] turns inboundCallStart and outboundCallStart into
+// voip.EventStart, inboundCallAnswer into voip.EventAnswer, and
+// inboundCallEnd and outboundCallEnd into voip.EventEnd plus a voip.Call with
+// the recording link; ringingStart, ringingEnd and unknown events go to
+// Handler.Other. The correlation key is data.vpbxId.
+//
+// Signature verification is EXPERIMENTAL and pluggable ([WebhookVerifier]),
+// because the algorithm is not published. The default,
+// [VerifyWebhookSignature], accepts a SHA-1 or SHA-256 hex digest of event,
+// the data text and the key («Ключ для подписи данных») over the raw data
+// text or its PHP- or JavaScript-style re-encodings, and fails closed: with
+// no key every webhook is refused. [SkipWebhookVerification] turns it off
+// for an account it does not match.
+//
+// # Unconfirmed facts
+//
+// The package follows public client code written against the live API; it
+// accepts more than it has seen and sends what working clients send. Not
+// confirmed by New-Tel:
+//   - The Signature response header: only the WebPhone article describes
+//     it, and no public client reads it. Its form is taken to be a token
+//     (access key, time, digest); a bare digest is refused as unverifiable.
+//   - call/start_simple_call and webrtc/get-widget-config: only the article
+//     shows them, and not their answers. StartSimpleCall reads a call id
+//     from data.callDetails.callId or data.callId and returns "" when there
+//     is none; which of srcNumber and dstNumber rings first is assumed
+//     (srcNumber, the operator).
+//   - voip.Provider: GenerateCall is start_simple_call (unconfirmed, see
+//     above). Members is voip.ErrNotSupported: no method lists users or
+//     extensions. CallLink returns the webhook's callRecordLink and is
+//     otherwise voip.ErrNotSupported: no method finds recordings.
+//   - The HTTP statuses and messages of errors; the allowed clock skew; the
+//     rate limits.
+//   - Whether amounts in company/get-state are numbers or strings (both are
+//     read), and state.status.
+//   - The webhook payload (one public source) and its signature; the
+//     meaning of time on *End events (taken as the end, so StartedAt is time
+//     minus duration and the answer is ringduration after the start); and
+//     fisrtAnswer, spelled so in that source (firstAnswer is read too).
+//   - Callback fields other than callId.
+//   - Keys: every key seen is 48 lowercase hex characters, so the token is
+//     122 characters (the article's "112" is wrong). Keys are trimmed of
+//     spaces and quotes, and other formats are logged as a warning, not
+//     refused.
+package newtel
