@@ -1,0 +1,183 @@
+package phonet
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pbxkit/pbxkit/internal/rest"
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+const (
+	pathMakeCall    = "/rest/user/makeCall"
+	pathActiveCalls = "/rest/calls/active/v3"
+	pathUsers       = "/rest/users"
+)
+
+// makeCallRequest is makeCall's body.
+type makeCallRequest struct {
+	LegExt      string `json:"legExt"`
+	OtherLegNum string `json:"otherLegNum"`
+}
+
+type makeCallResponse struct {
+	UUID text `json:"uuid"`
+}
+
+// MakeCall rings the employee's extension legExt first and, when they
+// answer, dials otherLegNum, which is sent as given ("+380…" or "380…":
+// both forms appear in public code). It returns the new call's uuid.
+//
+// MakeCall places a real call, so it is sent at most once: a failure that
+// leaves unknown whether Phonet acted on it matches voip.ErrAmbiguous and is
+// not retried. Only a refused session (401, 403, a redirect to the login
+// page) leads to a new authorize and one more try, since a refused request
+// was not processed.
+func (c *Client) MakeCall(ctx context.Context, legExt, otherLegNum string) (string, error) {
+	legExt, otherLegNum = strings.TrimSpace(legExt), strings.TrimSpace(otherLegNum)
+	if legExt == "" || otherLegNum == "" {
+		return "", &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: "MakeCall needs legExt and otherLegNum"}
+	}
+	req, err := rest.JSONRequest(http.MethodPost, pathMakeCall, makeCallRequest{LegExt: legExt, OtherLegNum: otherLegNum})
+	if err != nil {
+		return "", err
+	}
+	req.Idempotency = rest.NotIdempotent
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return "", placedAnyway(err)
+	}
+	var out makeCallResponse
+	if err := unmarshalObject(resp.Body, &out); err != nil {
+		return "", placedAnyway(resp.BadResponse(err))
+	}
+	return string(out.UUID), nil
+}
+
+// placedAnyway marks a makeCall answered with 2xx but an unreadable body
+// as ambiguous too: Phonet accepted the call, only its uuid was lost, so it
+// must not be placed again.
+func placedAnyway(err error) error {
+	var ae *voip.APIError
+	if errors.As(err, &ae) && ae.StatusCode >= 200 && ae.StatusCode < 300 && !errors.Is(err, voip.ErrAmbiguous) {
+		return fmt.Errorf("%w: %w", err, voip.ErrAmbiguous)
+	}
+	return err
+}
+
+// HangupCall ends the active call uuid. Phonet answers with an empty body.
+// Hanging up twice is harmless, so it is retried like a read.
+func (c *Client) HangupCall(ctx context.Context, uuid string) error {
+	uuid = strings.TrimSpace(uuid)
+	if uuid == "" {
+		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: "HangupCall needs a uuid"}
+	}
+	_, err := c.do(ctx, &rest.Request{Method: http.MethodGet, Path: "/rest/calls/active/" + url.PathEscape(uuid) + "/hangup"})
+	return err
+}
+
+// ActiveCalls lists the calls in progress, each as an [Event] whose Type is
+// the call's last event. Use it to reconcile after a socket's gap notice.
+func (c *Client) ActiveCalls(ctx context.Context) ([]*Event, error) {
+	resp, err := c.get(ctx, pathActiveCalls, nil)
+	if err != nil {
+		return nil, err
+	}
+	items, err := bareArray(resp.Body)
+	if err != nil {
+		return nil, resp.BadResponse(err)
+	}
+	now := time.Now()
+	out := make([]*Event, 0, len(items))
+	for _, raw := range items {
+		ev, err := parseEvent(raw, now)
+		if err != nil {
+			return nil, resp.BadResponse(err)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
+}
+
+// User is a PBX user. Ext keeps its leading zeros ("001").
+type User struct {
+	ID          int64
+	DisplayName string
+	Ext         string
+	Email       string
+}
+
+type wireUser struct {
+	ID          integer `json:"id"`
+	DisplayName text    `json:"displayName"`
+	Ext         text    `json:"ext"`
+	Email       text    `json:"email"`
+}
+
+// Users lists the PBX users: the subscribers a CRM can watch.
+func (c *Client) Users(ctx context.Context) ([]User, error) {
+	resp, err := c.get(ctx, pathUsers, nil)
+	if err != nil {
+		return nil, err
+	}
+	items, err := bareArray(resp.Body)
+	if err != nil {
+		return nil, resp.BadResponse(err)
+	}
+	out := make([]User, 0, len(items))
+	for _, raw := range items {
+		var w wireUser
+		if err := unmarshalObject(raw, &w); err != nil {
+			return nil, resp.BadResponse(err)
+		}
+		out = append(out, User{ID: int64(w.ID), DisplayName: string(w.DisplayName), Ext: string(w.Ext), Email: string(w.Email)})
+	}
+	return out, nil
+}
+
+// get sends a GET. Every public client sends Content-Type: application/json
+// even on GET; the header is harmless and may be expected, so it is sent
+// too.
+func (c *Client) get(ctx context.Context, path string, query url.Values) (*rest.Response, error) {
+	return c.do(ctx, &rest.Request{
+		Method: http.MethodGet, Path: path, Query: query,
+		Header: http.Header{"Content-Type": {rest.ContentJSON}},
+	})
+}
+
+// listKeys are the wrappers one public client guesses around a list. No
+// source shows Phonet using one; they are accepted, never required.
+var listKeys = []string{"items", "calls", "content", "data", "list"}
+
+// bareArray splits a JSON array into its elements. An object wrapping the
+// array under one of listKeys is accepted too, and null is an empty list.
+func bareArray(body []byte) ([]json.RawMessage, error) {
+	b := bytes.TrimSpace(body)
+	if string(b) == "null" || len(b) == 0 {
+		return nil, nil
+	}
+	if b[0] == '{' {
+		var wrap map[string]json.RawMessage
+		if err := json.Unmarshal(b, &wrap); err != nil {
+			return nil, err
+		}
+		for _, k := range listKeys {
+			if v, ok := wrap[k]; ok {
+				return bareArray(v)
+			}
+		}
+		return nil, errors.New("an object where a list was expected")
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(b, &items); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

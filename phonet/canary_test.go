@@ -1,0 +1,106 @@
+package phonet_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/pbxkit/pbxkit/internal/testutil"
+	"github.com/pbxkit/pbxkit/phonet"
+)
+
+// canary is an apiKey, and canarySession a JSESSIONID, that must never be
+// seen in an error or a log line.
+const (
+	canary        = "c4n4ry-PHONET-S3CRET"
+	canarySession = "C4N4RY-SESSION-0123456789"
+)
+
+// TestCanaryNeverLeaks provokes REST and socket failures from a server that
+// echoes everything it got (body, query, cookie) and looks for the apiKey
+// and the session id in error strings and logs.
+func TestCanaryNeverLeaks(t *testing.T) {
+	t.Parallel()
+	echo := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/rest/security/authorize" {
+				http.SetCookie(w, &http.Cookie{Name: "JSESSIONID", Value: canarySession})
+				b, _ := io.ReadAll(r.Body)
+				if status == http.StatusUnauthorized {
+					w.WriteHeader(status)
+					_, _ = w.Write(b)
+				}
+				return
+			}
+			w.Header().Set("Location", "/login.jsp?"+r.URL.RawQuery)
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte("echo " + r.URL.String() + " cookie " + r.Header.Get("Cookie") + " JSESSIONID=" + canarySession + " apiKey=" + canary))
+		}
+	}
+	handlers := map[string]http.HandlerFunc{
+		"401 authorize echo": echo(http.StatusUnauthorized),
+		"403 echo":           echo(http.StatusForbidden),
+		"302 echo":           echo(http.StatusFound),
+		"400 echo":           echo(http.StatusBadRequest),
+		"502 echo":           echo(http.StatusBadGateway),
+		"reset":              faults["reset"],
+		"slow":               slowAfter(300 * time.Millisecond),
+		"truncated":          faults["truncated"],
+	}
+	for name, h := range handlers {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			logs := &testutil.Logs{}
+			s := httptest.NewServer(h)
+			defer s.Close()
+			c, err := phonet.New("canary.phonet.com.ua", canary, phonet.WithBaseURL(s.URL), fastRetries,
+				phonet.WithLogger(logs.Logger()), phonet.WithHTTPClient(&http.Client{Timeout: 100 * time.Millisecond}))
+			require.NoError(t, err)
+			var errs []error
+			_, err = c.Users(t.Context())
+			errs = append(errs, err)
+			_, err = c.MakeCall(t.Context(), "001", "380931234567")
+			errs = append(errs, err)
+			for _, err := range c.CompanyCalls(t.Context(), phonet.HistoryQuery{From: time.Now().Add(-time.Hour)}) {
+				errs = append(errs, err)
+			}
+			_, err = c.DownloadRecording(t.Context(), "abc", phonet.ChannelMixed, &bytes.Buffer{})
+			errs = append(errs, err)
+			_, err = c.Subscribe(t.Context(), "001", fastSocket...)
+			errs = append(errs, err)
+			_, err = c.Watch(t.Context(), []string{"001", "002"}, fastSocket...)
+			errs = append(errs, err)
+			texts := []string{logs.String()}
+			for _, err := range errs {
+				require.Error(t, err)
+				texts = append(texts, err.Error())
+			}
+			testutil.NoSecret(t, canary, texts...)
+			testutil.NoSecret(t, canarySession, texts...)
+		})
+	}
+}
+
+// TestCanarySocketLogs runs a live socket through drops and a failing
+// reconnect with a Debug logger, and checks its logs.
+func TestCanarySocketLogs(t *testing.T) {
+	t.Parallel()
+	logs := &testutil.Logs{}
+	srv := newCanaryEmulator(t)
+	c, err := phonet.New(srv.Domain, canary, phonet.WithBaseURL(srv.BaseURL()), phonet.WithLogger(logs.Logger()))
+	require.NoError(t, err)
+	st, err := c.Subscribe(t.Context(), "001", fastSocket...)
+	require.NoError(t, err)
+	awaitSockets(t, srv, 1)
+	srv.Push("001", []byte(`{"event":`)) // a malformed frame is logged
+	srv.DropSockets()
+	n := nextNotice(t, st.Notices(), 2)
+	require.NoError(t, st.Close())
+	testutil.NoSecret(t, canary, logs.String(), n.String())
+	require.Contains(t, logs.String(), "REDACTED")
+}

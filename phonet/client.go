@@ -1,0 +1,216 @@
+package phonet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pbxkit/pbxkit/internal/redact"
+	"github.com/pbxkit/pbxkit/internal/rest"
+)
+
+// Vendor is the vendor name in errors, logs and voip values.
+const Vendor = "phonet"
+
+// Client talks to one Phonet tenant: its REST API, its recordings and its
+// live socket. It is safe for concurrent use.
+type Client struct {
+	domain string // the tenant host, sent to the API as such
+	apiKey string
+	base   *url.URL // scheme and host the requests go to
+	red    *redact.Redactor
+	log    *slog.Logger
+	http   *http.Client // never follows redirects: a redirect is the session's end
+	api    *rest.Client // JSON endpoints
+	media  *rest.Client // recordings: an HTML page is a refusal there
+	sess   session
+}
+
+// Option configures a Client. Options validate their input and return an
+// error instead of leaving a half-configured client.
+type Option func(*options) error
+
+type options struct {
+	baseURL                    string
+	httpClient                 *http.Client
+	logger                     *slog.Logger
+	retryMax                   int
+	retryWaitMin, retryWaitMax time.Duration
+}
+
+// WithBaseURL sends every request (REST, recordings and the socket) to the
+// scheme and host of base instead of https://{domain}: for emulators and
+// proxies. The domain is still sent to the API as the tenant's name.
+func WithBaseURL(base string) Option {
+	return func(o *options) error {
+		u, err := url.Parse(strings.TrimSpace(base))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("phonet: WithBaseURL: %q is not an absolute http(s) URL", redact.New().URLString(base))
+		}
+		o.baseURL = u.Scheme + "://" + u.Host
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests through c. Its Timeout bounds each attempt;
+// ctx bounds the whole call, retries included. The client is copied, never
+// modified; redirects are not followed, because Phonet redirects an expired
+// session to a login page. Nil is an error.
+func WithHTTPClient(c *http.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return errors.New("phonet: WithHTTPClient: nil client")
+		}
+		o.httpClient = c
+		return nil
+	}
+}
+
+// WithLogger logs one line per attempt and per connection change to l,
+// redacted. Nil is silent.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		o.logger = l
+		return nil
+	}
+}
+
+// WithRetries sets how reads are retried: max retries after the first
+// attempt (0 disables them), with exponential backoff between minWait and
+// maxWait. MakeCall is never retried once Phonet may have seen it.
+func WithRetries(max int, minWait, maxWait time.Duration) Option {
+	return func(o *options) error {
+		if max < 0 || minWait <= 0 || maxWait < minWait {
+			return fmt.Errorf("phonet: WithRetries(%d, %v, %v): want max ≥ 0 and 0 < minWait ≤ maxWait", max, minWait, maxWait)
+		}
+		o.retryMax, o.retryWaitMin, o.retryWaitMax = max, minWait, maxWait
+		if max == 0 {
+			o.retryMax = -1 // rest reads 0 as "the default"
+		}
+		return nil
+	}
+}
+
+// New returns a client for the tenant host domain ("qwerty.phonet.com.ua",
+// the cabinet's "Phonet домен") with its API key ("Phonet ApiKey"). Nothing
+// is sent until the first call: the session is opened lazily.
+func New(domain, apiKey string, opts ...Option) (*Client, error) {
+	red := redact.New(apiKey)
+	domain = strings.TrimSpace(domain)
+	if !validHost(domain) {
+		return nil, fmt.Errorf("phonet: invalid domain %q: want the tenant host, such as qwerty.phonet.com.ua", red.String(domain))
+	}
+	if strings.TrimSpace(apiKey) == "" {
+		return nil, errors.New("phonet: empty apiKey")
+	}
+	o := options{baseURL: "https://" + domain}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{domain: domain, apiKey: apiKey, red: red, log: o.logger}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	c.base, _ = url.Parse(o.baseURL) // validated by WithBaseURL or built from a valid host
+	c.http = noRedirects(o.httpClient)
+	cfg := rest.Config{
+		Vendor:       Vendor,
+		BaseURL:      o.baseURL,
+		HTTPClient:   c.http,
+		Logger:       o.logger,
+		Redactor:     red,
+		RetryMax:     o.retryMax,
+		RetryWaitMin: o.retryWaitMin,
+		RetryWaitMax: o.retryWaitMax,
+		Sign:         c.sign,
+		Check:        checkAPI,
+	}
+	var err error
+	if c.api, err = rest.New(cfg); err != nil {
+		return nil, fmt.Errorf("phonet: %w", err)
+	}
+	cfg.Check = checkMedia
+	if c.media, err = rest.New(cfg); err != nil {
+		return nil, fmt.Errorf("phonet: %w", err)
+	}
+	return c, nil
+}
+
+// Domain returns the tenant host the client was built for.
+func (c *Client) Domain() string { return c.domain }
+
+// validHost accepts a bare host name, optionally with a port: no scheme, no
+// path, no user info.
+func validHost(h string) bool {
+	if h == "" || strings.ContainsAny(h, "/?#@ \t") {
+		return false
+	}
+	u, err := url.Parse("https://" + h)
+	return err == nil && u.Host == h && u.Hostname() != ""
+}
+
+// noRedirects copies c (or a default client) so that redirects come back as
+// responses: Phonet answers an expired session with a redirect to its login
+// page, which must be seen to re-authorize rather than followed to a 200.
+func noRedirects(c *http.Client) *http.Client {
+	out := &http.Client{Timeout: rest.DefaultTimeout}
+	if c != nil {
+		copied := *c
+		out = &copied
+	}
+	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return out
+}
+
+// sign sets the session cookie on every attempt, so that a retry after a
+// re-authorization carries the new session. The authorize call and the
+// first, cookie-less try of a recording go without it.
+func (c *Client) sign(req *http.Request, _ []byte) error {
+	if withoutCookie(req.Context()) || req.URL.Path == pathAuthorize {
+		return nil
+	}
+	if id := c.sess.cookie(); id != "" {
+		req.AddCookie(&http.Cookie{Name: cookieName, Value: id})
+	}
+	return nil
+}
+
+type noCookieKey struct{}
+
+// noCookie marks a request to be sent without the session cookie.
+func noCookie(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noCookieKey{}, true)
+}
+
+func withoutCookie(ctx context.Context) bool { v, _ := ctx.Value(noCookieKey{}).(bool); return v }
+
+// do sends req with the session cookie, opening the session first if need
+// be. When Phonet refuses the session (401, 403, a redirect to its login
+// page) it re-authorizes once, shared by every request that saw the same
+// refusal, and repeats req once: a refused request was not processed, so
+// even MakeCall may be repeated then.
+func (c *Client) do(ctx context.Context, req *rest.Request) (*rest.Response, error) {
+	gen, err := c.sess.ensure(ctx, c.authorize)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.api.Do(ctx, req)
+	if err == nil || !refused(err) {
+		return resp, err
+	}
+	c.log.InfoContext(ctx, "phonet: session refused, authorizing again", "path", req.Path)
+	if err := c.sess.renew(ctx, gen, c.authorize); err != nil {
+		return nil, err
+	}
+	return c.api.Do(ctx, req)
+}

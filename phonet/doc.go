@@ -1,0 +1,112 @@
+// Package phonet drives a Phonet (phonet.ua, phonet.com.ua) cloud PBX from a
+// CRM: the tenant's REST API with its session cookie, the recordings, the
+// per-employee live socket ("live connector v3 easy"), and the webhooks of
+// the cabinet page «Інша CRM система» / «Другие CRM системы».
+//
+// Each tenant has its own host, <company>.phonet.com.ua, which is also the
+// "Phonet домен" credential; REST, recordings and socket all live there.
+// [New] takes that domain and the "Phonet ApiKey". [Client] has one method
+// per endpoint ([Client.MakeCall], [Client.HangupCall],
+// [Client.ActiveCalls], [Client.CompanyCalls], [Client.UsersCalls],
+// [Client.MissedCalls], [Client.Users], [Client.DownloadRecording]) and
+// implements voip.Provider. [Client.Subscribe] opens one employee's socket
+// and [Client.Watch] many as one [Hub]. [NewWebhookHandler] serves the
+// webhooks. One decoder, [ParseEvent], reads socket frames, webhook bodies
+// and active calls alike. Package phonettest is an in-process tenant for
+// tests.
+//
+// # Authentication
+//
+// The client opens a session lazily with POST /rest/security/authorize,
+// {"domain": …, "apiKey": …}, and sends the JSESSIONID cookie it got with
+// every call. When Phonet refuses the session (401, 403, or a redirect
+// toward a login page; redirects are never followed) the client authorizes
+// again, once for all the requests that saw the refusal, and repeats the
+// request once. A refused request was not processed, so this holds for
+// MakeCall too. The socket carries the apiKey in its URL's query, as the
+// protocol requires. Neither the apiKey nor the session id appears in any
+// error or log line of this package.
+//
+// # Errors
+//
+// Every failed call is a *voip.APIError matching one class sentinel through
+// errors.Is: voip.ErrUnauthorized, voip.ErrForbidden, voip.ErrBadRequest,
+// voip.ErrNotFound, voip.ErrRateLimited, voip.ErrServer, voip.ErrBadResponse
+// (an answer that cannot be read, an HTML page where JSON was due) or
+// voip.ErrAmbiguous. Phonet has no known error envelope: the status decides,
+// and a short text body becomes the Message. Messages that cannot be read
+// are a *DecodeError, which matches voip.ErrMalformed.
+//
+// # Retries
+//
+// Reads (and HangupCall, which is harmless to repeat) are retried on
+// transport errors, 429, 502, 503 and 504 with exponential backoff and
+// jitter ([WithRetries]). MakeCall places a real call: it is sent at most
+// once unless the connection was never made, and an uncertain failure
+// matches voip.ErrAmbiguous. A click2call over the socket likewise reports
+// a missing reply as voip.ErrAmbiguous. ctx bounds each call, retries and
+// waits included.
+//
+// # Live stream
+//
+// [Client.Subscribe] opens wss://{domain}/live/connector/v3/easy for one
+// subscriber (an extension or an email) on pbxkit's reconnecting stream: it
+// pings the server (Phonet documents no keep-alive), declares a connection
+// dead when a pong is late, reconnects with exponential backoff and full
+// jitter, and sends a notice with Gap true after each reconnect, since
+// events of the gap are lost: reconcile with [Client.ActiveCalls]. Events
+// come out typed ([Stream.Events]: calls, pauses, errors, unknown types
+// with their raw message) or as a voip.Source ([Stream.Source]: calls
+// only). [Stream.Call] sends a click2call, {"action":"call","to":…}, and
+// matches the next {"event":"success"} or {"event":"error"}: the protocol
+// has no request id, so one click2call is in flight per socket.
+//
+// lgDirection 32 and 64 are an operator going away and coming back, not
+// calls: they have no voip form; see [Event.Presence].
+//
+// # Hub
+//
+// A socket watches one employee; a CRM that follows every manager opens one
+// each. [Client.Watch] does that in one call and merges the events into one
+// channel, each event carrying its Subscriber. Connection attempts, first
+// ones and reconnects, share one rate limit ([WithDialRate]) on top of each
+// socket's jittered backoff, so a server restart does not turn into a
+// reconnect storm. The Hub reports each (re)connect as a [HubNotice].
+//
+// # Webhooks
+//
+// Phonet posts call events (the socket's shape plus accountDomain) and,
+// without an event field, the client-card lookup, which the CRM answers
+// with a [Card]. Bodies are read as JSON or as forms with PHP-style nested
+// keys (leg[id]=36). Phonet may deliver an event twice: the handler drops a
+// repeated (uuid, event) within [DefaultDedupeWindow]. Phonet signs
+// nothing; the handler offers a constant-time URL token check and an
+// allowlist of source addresses ([PhonetAddresses]) that trusts
+// X-Forwarded-For only from the proxies you name.
+//
+// # Unconfirmed facts
+//
+// The package is lenient in what it accepts and precise in what it sends.
+// Not confirmed by Phonet (see the protocol notes):
+//   - Timestamps are read as seconds below 1e12 and milliseconds above, as
+//     numbers or strings: samples show both. History queries send ms.
+//   - Ids (otherLegs[].id, leg.id) are read as numbers or strings; uuids are
+//     opaque (plain hex, dashed, Asterisk-style). voip values carry them
+//     through [NormalizeUUID], so that dashed history ids match event ids.
+//   - History answers are bare arrays; wrappers (items, data, …) that one
+//     client guessed are accepted too. limit is capped at 50.
+//   - The directions filter is sent indexed (directions[0]=2) by default;
+//     [DirectionsBitmask] sends the sum instead.
+//   - What an expired session gets (401, 403 or a redirect) and its
+//     lifetime; all three are handled.
+//   - Whether recordings need the session: they are fetched without it
+//     first, then with it. The split channels (-rx, -tx) are single-sourced.
+//   - How the socket refuses a wrong apiKey or subscriber: a refused
+//     handshake (401, 403) stops the stream; an error event is passed on.
+//   - Webhook body encoding (JSON or form), the required reply (200 [] is
+//     sent), and the published source addresses, which may be stale.
+//   - The mapping of history dispositions to voip.Disposition (0 answered,
+//     1 no answer, 2 and 3 failed, 4 busy); RawStatus keeps the code. A
+//     hangup event carries no outcome: it is Answered when bridged, else
+//     Unknown.
+package phonet

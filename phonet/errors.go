@@ -1,0 +1,75 @@
+package phonet
+
+import (
+	"mime"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/pbxkit/pbxkit/internal/rest"
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+// checkAPI turns Phonet's failures into *voip.APIError. No error envelope is
+// known, so the status decides and a short text body becomes the Message; a
+// redirect to the login page means the session ended.
+func checkAPI(resp *rest.Response) error {
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
+		return nil
+	case s >= 300 && s < 400:
+		return redirectError(resp)
+	}
+	return &voip.APIError{Message: plainText(resp.Body)}
+}
+
+// checkMedia is checkAPI for recordings, which must be audio: an HTML page
+// served with 200 is the login page of a server that wants the session.
+func checkMedia(resp *rest.Response) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" {
+			return &voip.APIError{Kind: voip.ErrUnauthorized, Message: "an HTML page instead of a recording (a login page?)"}
+		}
+		return nil
+	}
+	return checkAPI(resp)
+}
+
+// redirectError classifies a redirect. The API never redirects a valid
+// call; a redirect toward a login or security page is the session's end,
+// anything else a response the client cannot use.
+func redirectError(resp *rest.Response) error {
+	loc := resp.Header.Get("Location")
+	target := loc
+	if u, err := url.Parse(loc); err == nil {
+		target = u.Path
+	}
+	t := strings.ToLower(target)
+	if strings.Contains(t, "login") || strings.Contains(t, "security") || strings.Contains(t, "auth") || strings.Contains(t, "signin") {
+		return &voip.APIError{Kind: voip.ErrUnauthorized, Message: "redirected to the login page " + target}
+	}
+	return &voip.APIError{Kind: voip.ErrBadResponse, Message: "unexpected redirect to " + target}
+}
+
+// maxMessage caps the text kept from an error body.
+const maxMessage = 200
+
+// plainText is a short one-line message from a text body, or "" for an
+// empty body or an HTML page.
+func plainText(body []byte) string {
+	s := strings.TrimSpace(string(body))
+	if s == "" || s[0] == '<' || !utf8.ValidString(s) {
+		return ""
+	}
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > maxMessage {
+		n := maxMessage
+		for n > 0 && !utf8.RuneStart(s[n]) {
+			n--
+		}
+		s = s[:n] + "…"
+	}
+	return s
+}

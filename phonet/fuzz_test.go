@@ -1,0 +1,101 @@
+package phonet_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/pbxkit/pbxkit/phonet"
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+// maxFuzzInput caps fuzz inputs: the webhook handler caps bodies anyway.
+const maxFuzzInput = 64 << 10
+
+// addSamples seeds f with every file under testdata/dir.
+func addSamples(f *testing.F, dir string, add func([]byte)) {
+	files, err := filepath.Glob(filepath.Join("testdata", dir, "*.json"))
+	if err != nil || len(files) == 0 {
+		f.Fatalf("no samples in %s: %v", dir, err)
+	}
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		add(b)
+	}
+}
+
+// FuzzParseEvent checks that no frame makes the decoder panic, and that
+// what it accepts converts to voip without panicking either.
+func FuzzParseEvent(f *testing.F) {
+	addSamples(f, "events", func(b []byte) { f.Add(b) })
+	for _, s := range []string{`{}`, `{"event":"call.hangup","lgDirection":64}`, `{"otherLegs":[null,{}]}`,
+		`{"dialAt":"1e30"}`, `{"uuid":"47A96889-3984-475B-8C20-E29DEC144CE3"}`, `{"leg":null,"leg2":{}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzInput {
+			return
+		}
+		ev, err := phonet.ParseEvent(data)
+		if err != nil {
+			return
+		}
+		if v, ok := ev.Voip(); ok && v.Kind == voip.EventUnknown {
+			t.Fatalf("a call event with no kind: %s", data)
+		}
+		ev.Presence()
+	})
+}
+
+// FuzzParseWebhook does the same for webhook bodies, JSON and form.
+func FuzzParseWebhook(f *testing.F) {
+	addSamples(f, "events", func(b []byte) { f.Add("application/json", b) })
+	for _, s := range []string{
+		"event=call.dial&leg[id]=36&leg[ext]=001&otherLegs[0][num]=%2B380500000001&otherLegs[1][id]=7",
+		"otherLegNum=380671234567&trunkNum=", "a[b][c][d][e]=1", "otherLegs[100][num]=1", "x[=1", "leg=1&leg[id]=2",
+	} {
+		f.Add("application/x-www-form-urlencoded", []byte(s))
+	}
+	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
+		if len(body) > maxFuzzInput {
+			return
+		}
+		w, err := phonet.ParseWebhook(contentType, body)
+		if err != nil {
+			return
+		}
+		switch {
+		case w.Event != nil:
+			w.Event.Voip()
+			if !json.Valid(w.Event.Raw) {
+				t.Fatalf("Raw is not JSON: %q", w.Event.Raw)
+			}
+		case w.Lookup == nil:
+			t.Fatal("neither an event nor a lookup")
+		}
+	})
+}
+
+// FuzzParseRecord checks history records.
+func FuzzParseRecord(f *testing.F) {
+	addSamples(f, "records", func(b []byte) { f.Add(b) })
+	f.Add([]byte(`{"endAt":1,"duration":604800,"billSecs":0}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > maxFuzzInput {
+			return
+		}
+		r, err := phonet.ParseRecord(data)
+		if err != nil {
+			return
+		}
+		c := r.Call()
+		if !c.StartedAt.IsZero() && c.StartedAt.After(r.EndAt) {
+			t.Fatalf("starts after its end: %s", data)
+		}
+		_ = r.Line()
+	})
+}

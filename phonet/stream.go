@@ -1,0 +1,394 @@
+package phonet
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/time/rate"
+
+	"github.com/pbxkit/pbxkit/internal/wsstream"
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+const pathLive = "/live/connector/v3/easy"
+
+// Errors of a live socket's click2call.
+var (
+	// ErrNotConnected: the socket is reconnecting; the click2call was not
+	// sent. Try again after the next connected notice.
+	ErrNotConnected = errors.New("phonet: socket not connected")
+	// ErrClosed: the stream has stopped.
+	ErrClosed = errors.New("phonet: stream closed")
+)
+
+// DefaultCallTimeout is how long [Stream.Call] waits for Phonet's reply.
+const DefaultCallTimeout = 10 * time.Second
+
+// StreamOption configures [Client.Subscribe] and [Client.Watch].
+type StreamOption func(*streamOptions) error
+
+type streamOptions struct {
+	pingInterval, pongTimeout time.Duration
+	backoffMin, backoffMax    time.Duration
+	buffer                    int
+	callTimeout               time.Duration
+	dialRate                  rate.Limit
+	dialBurst                 int
+}
+
+// WithPing pings the server every interval and declares the connection dead
+// when a pong takes longer than timeout (defaults 25 s and 10 s). Phonet
+// documents no keep-alive; protocol pings are what its public clients rely on.
+func WithPing(interval, timeout time.Duration) StreamOption {
+	return func(o *streamOptions) error {
+		if interval <= 0 || timeout <= 0 {
+			return fmt.Errorf("phonet: WithPing(%v, %v): both must be positive", interval, timeout)
+		}
+		o.pingInterval, o.pongTimeout = interval, timeout
+		return nil
+	}
+}
+
+// WithBackoff bounds the wait before a reconnect (defaults 1 s and 30 s).
+// The wait doubles after each failure and is drawn at random below that
+// ceiling, so that sockets dropped together do not come back together.
+func WithBackoff(min, max time.Duration) StreamOption {
+	return func(o *streamOptions) error {
+		if min <= 0 || max < min {
+			return fmt.Errorf("phonet: WithBackoff(%v, %v): want 0 < min ≤ max", min, max)
+		}
+		o.backoffMin, o.backoffMax = min, max
+		return nil
+	}
+}
+
+// WithBuffer sets the capacity of the events channel (default 256). When
+// the consumer falls behind, the oldest events are dropped (the newest on a
+// Hub) and a notice with Gap says so.
+func WithBuffer(n int) StreamOption {
+	return func(o *streamOptions) error {
+		if n <= 0 {
+			return fmt.Errorf("phonet: WithBuffer(%d): must be positive", n)
+		}
+		o.buffer = n
+		return nil
+	}
+}
+
+// WithCallTimeout sets how long [Stream.Call] waits for the reply (default
+// 10 s).
+func WithCallTimeout(d time.Duration) StreamOption {
+	return func(o *streamOptions) error {
+		if d <= 0 {
+			return fmt.Errorf("phonet: WithCallTimeout(%v): must be positive", d)
+		}
+		o.callTimeout = d
+		return nil
+	}
+}
+
+// WithDialRate caps connection attempts, first ones and reconnects, at
+// perSecond with bursts of burst, shared by every socket of a Hub (default
+// 100 per second, burst 100). It is what keeps a thousand sockets from
+// reconnecting in the same second after a server restart.
+func WithDialRate(perSecond float64, burst int) StreamOption {
+	return func(o *streamOptions) error {
+		if perSecond <= 0 || burst <= 0 {
+			return fmt.Errorf("phonet: WithDialRate(%v, %d): both must be positive", perSecond, burst)
+		}
+		o.dialRate, o.dialBurst = rate.Limit(perSecond), burst
+		return nil
+	}
+}
+
+func newStreamOptions(opts []StreamOption) (streamOptions, error) {
+	o := streamOptions{callTimeout: DefaultCallTimeout, dialRate: 100, dialBurst: 100}
+	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// Stream is one subscriber's live socket. It reconnects by itself; see the
+// package doc. Its methods are safe for concurrent use.
+type Stream struct {
+	subscriber  string
+	ws          *wsstream.Stream[*Event]
+	callTimeout time.Duration
+	ctx         context.Context // Subscribe's: bounds the voip adapter too
+
+	calls chan struct{} // a one-slot semaphore: one click2call in flight
+
+	mu     sync.Mutex
+	waiter chan *Event // where the next click2call reply goes
+	stale  int         // replies still due to click2calls that timed out
+
+	// sink, when set (by a Hub), receives the events instead of the
+	// stream's own channel.
+	sink      func(*Event)
+	onConnect func(reconnect bool)
+
+	src     *voipSource // guarded by mu
+	closing chan struct{}
+	closed  sync.Once
+}
+
+// socketURL is wss://{domain}/live/connector/v3/easy?domain=…&apiKey=…&subscriber=…,
+// on the base URL's host when WithBaseURL was given.
+func (c *Client) socketURL(subscriber string) string {
+	u := *c.base
+	if u.Scheme == "http" {
+		u.Scheme = "ws"
+	} else {
+		u.Scheme = "wss"
+	}
+	u.Path = pathLive
+	q := url.Values{}
+	q.Set("domain", c.domain)
+	q.Set("apiKey", c.apiKey)
+	q.Set("subscriber", subscriber)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Subscribe opens the live socket of one subscriber: an employee's
+// extension ("001") or email. It returns once the first connection is up,
+// or with the error of that first attempt (a rejected apiKey or subscriber
+// matches voip.ErrUnauthorized or voip.ErrForbidden). ctx bounds the
+// stream's life; Close stops it.
+func (c *Client) Subscribe(ctx context.Context, subscriber string, opts ...StreamOption) (*Stream, error) {
+	o, err := newStreamOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.subscribe(ctx, subscriber, o, rate.NewLimiter(o.dialRate, o.dialBurst), nil, nil)
+}
+
+func (c *Client) subscribe(ctx context.Context, subscriber string, o streamOptions, lim *rate.Limiter,
+	sink func(*Event), onConnect func(string, bool)) (*Stream, error) {
+	subscriber = strings.TrimSpace(subscriber)
+	if subscriber == "" {
+		return nil, errors.New("phonet: Subscribe: empty subscriber")
+	}
+	s := &Stream{subscriber: subscriber, callTimeout: o.callTimeout, ctx: ctx, calls: make(chan struct{}, 1),
+		sink: sink, closing: make(chan struct{})}
+	if onConnect != nil {
+		s.onConnect = func(reconnect bool) { onConnect(subscriber, reconnect) }
+	}
+	buffer := o.buffer
+	if sink != nil {
+		buffer = 1 // a Hub's events go to its own channel
+	}
+	ws, err := wsstream.Start(ctx, wsstream.Config[*Event]{
+		Vendor:       Vendor,
+		URL:          c.socketURL(subscriber),
+		HTTPClient:   c.socketClient(),
+		Redactor:     c.red,
+		Logger:       c.log.With("subscriber", subscriber),
+		PingInterval: o.pingInterval,
+		PongTimeout:  o.pongTimeout,
+		BackoffMin:   o.backoffMin,
+		BackoffMax:   o.backoffMax,
+		Buffer:       buffer,
+		Dial:         limitedDial(lim),
+		OnConnect:    s.connected,
+		Decode:       s.decode,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.ws = ws
+	return s, nil
+}
+
+// socketClient performs the socket handshakes: the client's transport,
+// the engine's dial timeout, and no redirects (a redirect of the handshake
+// is a refusal, not a way in).
+func (c *Client) socketClient() *http.Client {
+	return &http.Client{
+		Timeout:       wsstream.DefaultDialTimeout,
+		Transport:     c.http.Transport,
+		CheckRedirect: c.http.CheckRedirect,
+	}
+}
+
+// limitedDial waits for the shared limiter before each connection attempt.
+func limitedDial(lim *rate.Limiter) func(context.Context, string, *websocket.DialOptions) (*websocket.Conn, *http.Response, error) {
+	return func(ctx context.Context, u string, opts *websocket.DialOptions) (*websocket.Conn, *http.Response, error) {
+		if err := lim.Wait(ctx); err != nil {
+			return nil, nil, err
+		}
+		return websocket.Dial(ctx, u, opts)
+	}
+}
+
+// connected runs on every connect. A click2call waiting on the lost
+// connection will get no reply: it is told at once.
+func (s *Stream) connected(_ context.Context, c *wsstream.Conn) error {
+	s.mu.Lock()
+	s.stale = 0
+	if s.waiter != nil {
+		s.waiter <- nil
+		s.waiter = nil
+	}
+	s.mu.Unlock()
+	if s.onConnect != nil {
+		s.onConnect(c.Reconnect())
+	}
+	return nil
+}
+
+// decode reads one frame on the stream's reader goroutine.
+func (s *Stream) decode(_ websocket.MessageType, data []byte, emit func(*Event)) error {
+	ev, err := ParseEvent(data)
+	if err != nil {
+		return err
+	}
+	if (ev.Type == EventSuccess || ev.Type == EventError) && ev.UUID == "" && s.reply(ev) {
+		return nil
+	}
+	ev.Subscriber = s.subscriber
+	if s.sink != nil {
+		s.sink(ev)
+		return nil
+	}
+	emit(ev)
+	return nil
+}
+
+// reply hands a success or error message to the click2call waiting for it,
+// and reports whether one was. The protocol has no request id: a reply goes
+// to the only call in flight. A late reply to a call that timed out is
+// passed on as an event, never matched to the next call.
+func (s *Stream) reply(ev *Event) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.stale > 0:
+		s.stale--
+		return false
+	case s.waiter != nil:
+		s.waiter <- ev
+		s.waiter = nil
+		return true
+	}
+	return false
+}
+
+type callRequest struct {
+	Action string `json:"action"`
+	To     string `json:"to"`
+}
+
+// Call places a click2call from the subscriber to the number to, sent as
+// given (the seed article writes "380991234567"), and waits for Phonet's
+// reply. An "error" reply is a *voip.APIError matching voip.ErrBadRequest
+// with Phonet's message. No reply within the call timeout, or a connection
+// lost meanwhile, matches voip.ErrAmbiguous: the call may be ringing. One
+// click2call is in flight per socket; others wait their turn.
+func (s *Stream) Call(ctx context.Context, to string) error {
+	to = strings.TrimSpace(to)
+	if to == "" {
+		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: "click2call needs a number"}
+	}
+	select {
+	case s.calls <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.calls }()
+
+	reply := make(chan *Event, 1)
+	s.mu.Lock()
+	s.waiter = reply
+	s.mu.Unlock()
+	body, _ := json.Marshal(callRequest{Action: "call", To: to}) // cannot fail on two strings
+	if err := s.ws.Send(ctx, websocket.MessageText, body); err != nil {
+		s.abandon(reply, false)
+		switch {
+		case errors.Is(err, wsstream.ErrNotConnected):
+			return ErrNotConnected
+		case errors.Is(err, wsstream.ErrClosed):
+			return ErrClosed
+		}
+		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: "click2call write failed", Err: err}
+	}
+	timer := time.NewTimer(s.callTimeout)
+	defer timer.Stop()
+	select {
+	case ev := <-reply:
+		switch {
+		case ev == nil:
+			return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: "click2call: connection lost before the reply"}
+		case ev.Type == EventError:
+			return &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: ev.Message}
+		}
+		return nil
+	case <-timer.C:
+		s.abandon(reply, true)
+		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: fmt.Sprintf("click2call: no reply within %v", s.callTimeout)}
+	case <-ctx.Done():
+		s.abandon(reply, true)
+		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: "click2call: gave up waiting for the reply", Err: ctx.Err()}
+	}
+}
+
+// abandon stops waiting for reply. When the request went out and no reply
+// came yet, the reply is still due: it is counted so that it is not taken
+// for the next call's.
+func (s *Stream) abandon(reply chan *Event, sent bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.waiter == reply {
+		s.waiter = nil
+		if sent {
+			s.stale++
+		}
+	}
+}
+
+// Subscriber returns the subscriber the stream watches.
+func (s *Stream) Subscriber() string { return s.subscriber }
+
+// Events delivers every message as a typed event: calls, pauses, errors,
+// unknown types. It is closed when the stream stops. Read either Events or
+// [Stream.Source]'s events, not both.
+func (s *Stream) Events() <-chan *Event { return s.ws.Events() }
+
+// Notices delivers connection changes; a notice with Gap true means events
+// may have been lost: reconcile with [Client.ActiveCalls].
+func (s *Stream) Notices() <-chan voip.Notice { return s.ws.Notices() }
+
+// Dropped returns how many events were dropped because the consumer was
+// too slow.
+func (s *Stream) Dropped() uint64 { return s.ws.Dropped() }
+
+// Err reports why the stream stopped: nil after Close or a cancelled
+// context, the permanent error (a rejected apiKey) otherwise.
+func (s *Stream) Err() error { return s.ws.Err() }
+
+// Close stops the stream and waits for its goroutines. It always returns nil.
+func (s *Stream) Close() error {
+	s.closed.Do(func() { close(s.closing) })
+	err := s.ws.Close()
+	s.mu.Lock()
+	src := s.src
+	s.mu.Unlock()
+	if src != nil {
+		<-src.done
+	}
+	return err
+}

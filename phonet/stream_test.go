@@ -1,0 +1,245 @@
+package phonet_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/pbxkit/pbxkit/internal/testutil"
+	"github.com/pbxkit/pbxkit/phonet"
+	"github.com/pbxkit/pbxkit/phonet/phonettest"
+	"github.com/pbxkit/pbxkit/voip"
+)
+
+// wait is how long a test waits for something that should happen at once.
+const wait = 5 * time.Second
+
+func subscribe(t *testing.T, c *phonet.Client, sub string, opts ...phonet.StreamOption) *phonet.Stream {
+	t.Helper()
+	st, err := c.Subscribe(t.Context(), sub, append(append([]phonet.StreamOption{}, fastSocket...), opts...)...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// awaitSockets waits for the emulator to register n sockets.
+func awaitSockets(t *testing.T, srv *phonettest.Server, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), wait)
+	defer cancel()
+	require.NoError(t, srv.AwaitSockets(ctx, n))
+}
+
+func nextEvent(t *testing.T, ch <-chan *phonet.Event) *phonet.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-ch:
+		require.True(t, ok, "events closed")
+		return ev
+	case <-time.After(wait):
+		t.Fatal("no event")
+	}
+	return nil
+}
+
+func nextNotice(t *testing.T, ch <-chan voip.Notice, kind voip.NoticeKind) voip.Notice {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case n, ok := <-ch:
+			require.True(t, ok, "notices closed")
+			if n.Kind == kind {
+				return n
+			}
+		case <-deadline:
+			t.Fatalf("no %v notice", kind)
+		}
+	}
+}
+
+func TestStreamDeliversACall(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "001")
+	assert.Equal(t, "001", st.Subscriber())
+	assert.False(t, nextNotice(t, st.Notices(), voip.NoticeConnected).Gap)
+	awaitSockets(t, srv, 1)
+
+	id := srv.Incoming("001", "+380931112233")
+	ev := nextEvent(t, st.Events())
+	assert.Equal(t, phonet.EventDial, ev.Type)
+	assert.Equal(t, id, ev.UUID)
+	assert.Equal(t, "001", ev.Subscriber)
+	srv.Answer(id)
+	assert.Equal(t, phonet.EventBridge, nextEvent(t, st.Events()).Type)
+	srv.Pause("001", true)
+	p, ok := nextEvent(t, st.Events()).Presence()
+	require.True(t, ok)
+	assert.True(t, p.Away)
+	srv.Push("001", []byte(`{"event":"queue.update","size":3}`))
+	assert.Equal(t, phonet.EventType("queue.update"), nextEvent(t, st.Events()).Type)
+	srv.Push("001", []byte(`not json`)) // skipped, never fatal
+	srv.Hangup(id)
+	ev = nextEvent(t, st.Events())
+	assert.Equal(t, phonet.EventHangup, ev.Type)
+	v, ok := ev.Voip()
+	require.True(t, ok)
+	assert.Equal(t, voip.DispositionAnswered, v.Disposition)
+}
+
+func TestStreamAsVoipSource(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "ivan@demo.phonet.com.ua")
+	var src voip.Source = st.Source()
+	awaitSockets(t, srv, 1)
+	srv.Pause("001", false) // not a call: left out
+	id := srv.Incoming("001", "380931112233")
+	select {
+	case ev := <-src.Events():
+		assert.Equal(t, voip.EventStart, ev.Kind)
+		assert.Equal(t, id, ev.CallID)
+		assert.Equal(t, "+380931112233", ev.Client)
+		assert.Equal(t, voip.DirectionIn, ev.Direction)
+	case <-time.After(wait):
+		t.Fatal("no event")
+	}
+	require.NoError(t, src.Close())
+	_, ok := <-src.Events()
+	assert.False(t, ok)
+	assert.NoError(t, src.Err())
+}
+
+func TestStreamAuthFailure(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	logs := &testutil.Logs{}
+	bad, err := phonet.New(srv.Domain, "wrong-key-S3CRET-123", phonet.WithBaseURL(srv.BaseURL()), phonet.WithLogger(logs.Logger()))
+	require.NoError(t, err)
+	_, err = bad.Subscribe(t.Context(), "001", fastSocket...)
+	require.ErrorIs(t, err, voip.ErrForbidden)
+	_, err = c.Subscribe(t.Context(), "no-such-user", fastSocket...)
+	require.ErrorIs(t, err, voip.ErrForbidden)
+	_, err = c.Subscribe(t.Context(), " ", fastSocket...)
+	require.Error(t, err)
+	testutil.NoSecret(t, "wrong-key-S3CRET-123", err.Error(), logs.String())
+}
+
+func TestStreamDropGivesAGapNotice(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "001")
+	nextNotice(t, st.Notices(), voip.NoticeConnected)
+	awaitSockets(t, srv, 1)
+	srv.DropSockets()
+	nextNotice(t, st.Notices(), voip.NoticeDisconnected)
+	assert.True(t, nextNotice(t, st.Notices(), voip.NoticeConnected).Gap)
+	awaitSockets(t, srv, 1)
+	// Reconcile: the calls of the gap are in the active list.
+	srv.Incoming("002", "+380931112233")
+	active, err := c.ActiveCalls(t.Context())
+	require.NoError(t, err)
+	assert.Len(t, active, 1)
+}
+
+func TestStreamHalfOpenIsNoticed(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "001")
+	nextNotice(t, st.Notices(), voip.NoticeConnected)
+	awaitSockets(t, srv, 1)
+	srv.Silence(true)
+	n := nextNotice(t, st.Notices(), voip.NoticeDisconnected)
+	assert.Contains(t, n.Err.Error(), "pong")
+	srv.Silence(false)
+	assert.True(t, nextNotice(t, st.Notices(), voip.NoticeConnected).Gap)
+}
+
+func TestStreamClick2Call(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "002", phonet.WithCallTimeout(300*time.Millisecond))
+	require.NoError(t, st.Call(t.Context(), "380991234567"))
+	placed := srv.Placed()
+	require.Len(t, placed, 1)
+	assert.Equal(t, "002", placed[0].Ext)
+	assert.Equal(t, "380991234567", placed[0].To)
+	assert.True(t, placed[0].Socket)
+	// The call rings the operator first: its dial comes as an event.
+	assert.Equal(t, phonet.DirectionOut, nextEvent(t, st.Events()).Direction)
+
+	srv.FailClick2Call("Номер заблокирован")
+	err := st.Call(t.Context(), "380991234567")
+	require.ErrorIs(t, err, voip.ErrBadRequest)
+	assert.Contains(t, err.Error(), "Номер заблокирован")
+	srv.FailClick2Call("")
+
+	srv.MuteClick2Call(true)
+	err = st.Call(t.Context(), "380991234567")
+	require.ErrorIs(t, err, voip.ErrAmbiguous)
+	srv.MuteClick2Call(false)
+
+	assert.ErrorIs(t, st.Call(t.Context(), ""), voip.ErrBadRequest)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	assert.ErrorIs(t, st.Call(ctx, "380991234567"), context.Canceled)
+	require.NoError(t, st.Close())
+	assert.ErrorIs(t, st.Call(t.Context(), "380991234567"), phonet.ErrClosed)
+}
+
+func TestStreamLateReplyIsNotTakenForTheNextCall(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "003", phonet.WithCallTimeout(100*time.Millisecond))
+	srv.MuteClick2Call(true)
+	require.ErrorIs(t, st.Call(t.Context(), "380991234567"), voip.ErrAmbiguous)
+	srv.MuteClick2Call(false)
+	awaitSockets(t, srv, 1)
+	// The late reply to the first call arrives now: it is an event.
+	srv.Push("003", []byte(`{"event":"error","message":"late"}`))
+	ev := nextEvent(t, st.Events())
+	assert.Equal(t, "late", ev.Message)
+	require.NoError(t, st.Call(t.Context(), "380991234567"))
+}
+
+func TestStreamStopsWithItsContext(t *testing.T) {
+	t.Parallel()
+	_, c := newEmulator(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	st, err := c.Subscribe(ctx, "001", fastSocket...)
+	require.NoError(t, err)
+	cancel()
+	for range st.Events() {
+	}
+	assert.NoError(t, st.Err())
+	require.NoError(t, st.Close())
+}
+
+func TestStreamSlowConsumerDropsTheOldest(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "001", phonet.WithBuffer(2))
+	awaitSockets(t, srv, 1)
+	for range 6 {
+		srv.Pause("001", true)
+	}
+	srv.Pause("001", false) // the newest is kept
+	dropped := nextNotice(t, st.Notices(), voip.NoticeDropped)
+	assert.True(t, dropped.Gap)
+	deadline := time.After(wait)
+	for st.Dropped() < 5 {
+		select {
+		case <-deadline:
+			t.Fatalf("dropped %d", st.Dropped())
+		case <-time.After(time.Millisecond):
+		}
+	}
+	nextEvent(t, st.Events())
+	p, ok := nextEvent(t, st.Events()).Presence()
+	require.True(t, ok)
+	assert.False(t, p.Away)
+}
