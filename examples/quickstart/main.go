@@ -21,6 +21,10 @@ import (
 
 	"github.com/pbxkit/pbxkit/gravitel"
 	"github.com/pbxkit/pbxkit/gravitel/graviteltest"
+	"github.com/pbxkit/pbxkit/newtel"
+	"github.com/pbxkit/pbxkit/newtel/newteltest"
+	"github.com/pbxkit/pbxkit/phonet"
+	"github.com/pbxkit/pbxkit/phonet/phonettest"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -40,7 +44,12 @@ func run(ctx context.Context) error {
 	if err := gravitelOnEmulator(ctx); err != nil {
 		return fmt.Errorf("gravitel: %w", err)
 	}
-	fmt.Println("\nmore vendors join this quickstart as their packages land; see README.md.")
+	if err := phonetOnEmulator(ctx); err != nil {
+		return fmt.Errorf("phonet: %w", err)
+	}
+	if err := newtelOnEmulator(ctx); err != nil {
+		return fmt.Errorf("newtel: %w", err)
+	}
 	return nil
 }
 
@@ -102,6 +111,84 @@ func gravitelOnEmulator(ctx context.Context) error {
 	return nil
 }
 
+// phonetOnEmulator watches one manager's live socket on the Phonet
+// emulator while the CRM places a call through the same voip.Provider code.
+func phonetOnEmulator(ctx context.Context) error {
+	fmt.Println("\n== Phonet (emulator)")
+	const apiKey = "demo-api-key"
+	pbx := phonettest.NewServer(apiKey)
+	defer pbx.Close()
+	client, err := phonet.New(pbx.Domain, apiKey, phonet.WithBaseURL(pbx.BaseURL()))
+	if err != nil {
+		return err
+	}
+	// Live events of manager 001 arrive over a reconnecting socket.
+	stream, err := client.Subscribe(ctx, "001")
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	events := stream.Source().Events()
+	if err := pbx.AwaitSockets(ctx, 1); err != nil {
+		return err
+	}
+
+	id, err := crmSide(ctx, client, "001", "+380 93 123 45 67")
+	if err != nil {
+		return err
+	}
+	pbx.Answer(id)
+	pbx.Hangup(id)
+	for range 3 { // start, answer, end
+		select {
+		case ev := <-events:
+			if err := printUpdate(voip.Update{Event: &ev}); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	fmt.Println("call", id, "done")
+	return nil
+}
+
+// newtelOnEmulator places a signed click-to-call on the New-Tel emulator
+// and receives the PBX's signed webhooks.
+func newtelOnEmulator(ctx context.Context) error {
+	fmt.Println("\n== New-Tel (emulator)")
+	const accessKey, signKey = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071", "f9e8d7c6b5a4938271605f4e3d2c1b0af9e8d7c6b5a49382"
+	const hookKey = "webhook-key-demo" // the cabinet's «Ключ для подписи данных»
+	api := newteltest.NewServer(accessKey, signKey)
+	defer api.Close()
+	client, err := newtel.New(accessKey, signKey, newtel.WithBaseURL(api.BaseURL()))
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	crm := httptest.NewServer(newtel.WebhookHandler(hookKey, newtel.Handler{
+		Update: func(_ context.Context, u voip.Update) error {
+			mu.Lock()
+			defer mu.Unlock()
+			return printUpdate(u)
+		},
+	}))
+	defer crm.Close()
+
+	id, err := crmSide(ctx, client, "101", "+7 916 123-45-67")
+	if err != nil {
+		return err
+	}
+	hooks := newteltest.Webhooks{URL: crm.URL, Key: hookKey, Client: crm.Client()}
+	for _, placed := range api.Calls() {
+		if err := api.PlayOutbound(ctx, hooks, placed, 5*time.Second, 95*time.Second); err != nil {
+			return err
+		}
+	}
+	fmt.Println("call", id, "done")
+	return nil
+}
+
 // crmSide is what a CRM does with any voip.Provider.
 func crmSide(ctx context.Context, p voip.Provider, ext, phone string) (string, error) {
 	if err := p.TestConnection(ctx); err != nil {
@@ -128,12 +215,16 @@ func crmSide(ctx context.Context, p voip.Provider, ext, phone string) (string, e
 	return id, err
 }
 
+// printUpdate prints what one delivery carries: an event, a record, or
+// both (New-Tel's *CallEnd webhooks).
 func printUpdate(u voip.Update) error {
 	if u.Event != nil {
 		ev := *u.Event
 		ev.Raw = nil // the vendor's own fields, left out for brevity
 		fmt.Print("  event  ")
-		return out.Encode(ev)
+		if err := out.Encode(ev); err != nil {
+			return err
+		}
 	}
 	if u.Call != nil {
 		c := *u.Call
