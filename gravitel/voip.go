@@ -110,44 +110,9 @@ func direction(s string) (voip.Direction, bool) {
 	return voip.DirectionUnknown, false
 }
 
-// phone brings a number to E.164, keeping it as sent when it cannot be read.
-//
-// The PBX sends E.164 digits without "+" ("79161234567"). Those whose country
-// is unambiguous from their length take a fast path: voip.NormalizePhone
-// costs ten times the parsing of a whole webhook.
-func phone(raw string) string {
-	s := strings.TrimSpace(raw)
-	if s == "" {
-		return ""
-	}
-	if isE164Digits(s) {
-		return "+" + s
-	}
-	if n, err := voip.NormalizePhone(s, "RU"); err == nil {
-		return n
-	}
-	return s
-}
-
-// isE164Digits reports all-digit numbers of the shapes the protocol's PBXs
-// send: Russia and Kazakhstan (7 + 10 digits), Ukraine (380 + 9), Belarus
-// (375 + 9) and Moldova (373 + 8).
-func isE164Digits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	switch {
-	case len(s) == 11 && s[0] == '7' && s[1] != '0':
-		return true
-	case len(s) == 12 && (strings.HasPrefix(s, "380") || strings.HasPrefix(s, "375")):
-		return true
-	case len(s) == 11 && strings.HasPrefix(s, "373"):
-		return true
-	}
-	return false
-}
+// phone is a party field in E.164 when it is a number, as sent otherwise.
+// The protocol's PBXs are Russian first.
+func phone(raw string) string { return voip.Party(raw, "RU") }
 
 // Call returns the record as a voip.Call. Duration is wait plus talk, and
 // AnsweredAt is start plus wait when there was a talk. The history gives no

@@ -271,9 +271,4 @@ func (w *Webhook) parties(dir voip.Direction) (client, ext, line string) {
 }
 
 // phone is raw in E.164 when it reads as a number, else raw as sent.
-func phone(raw string) string {
-	if n, err := voip.NormalizePhone(raw, "RU"); err == nil {
-		return n
-	}
-	return raw
-}
+func phone(raw string) string { return voip.Party(raw, "RU") }
