@@ -76,7 +76,7 @@ func (c *Client) Watch(ctx context.Context, subscribers []string, opts ...Stream
 		buffer = 256 + len(subs)
 	}
 	h := &Hub{
-		events: make(chan *Event, buffer), notices: make(chan HubNotice, 64+len(subs)),
+		events: make(chan *Event, buffer), notices: make(chan HubNotice, 64+2*len(subs)), // a restart is a disconnect and a connect per socket
 		streams: make(map[string]*Stream, len(subs)), failed: map[string]error{},
 		closing: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -91,7 +91,7 @@ func (c *Client) Watch(ctx context.Context, subscribers []string, opts ...Stream
 		go func() {
 			defer wg.Done()
 			for sub := range next {
-				st, err := c.subscribe(ctx, sub, o, lim, h.push, h.connected)
+				st, err := c.subscribe(ctx, sub, o, lim, h.push, h.forward)
 				mu.Lock()
 				if err != nil {
 					h.failed[sub] = err
@@ -155,10 +155,10 @@ func (h *Hub) push(ev *Event) {
 	}
 }
 
-// connected reports a socket's (re)connection. After a reconnect Gap is
-// true: reconcile that subscriber's calls with ActiveCalls.
-func (h *Hub) connected(sub string, reconnect bool) {
-	h.notify(HubNotice{Subscriber: sub, Notice: voip.Notice{Kind: voip.NoticeConnected, Gap: reconnect, At: time.Now()}})
+// forward passes on a notice of one socket. After a reconnect Gap is true:
+// reconcile that subscriber's calls with ActiveCalls.
+func (h *Hub) forward(sub string, n voip.Notice) {
+	h.notify(HubNotice{Subscriber: sub, Notice: n})
 }
 
 // notify queues n, dropping the oldest notice when the channel is full.
@@ -188,7 +188,7 @@ func (h *Hub) notify(n HubNotice) {
 func (h *Hub) Events() <-chan *Event { return h.events }
 
 // Notices delivers each socket's connects (Gap true after a reconnect) and
-// the Hub's overflows. It is closed when the Hub stops.
+// disconnects, and the Hub's overflows. It is closed when the Hub stops.
 func (h *Hub) Notices() <-chan HubNotice { return h.notices }
 
 // Dropped returns how many events the Hub dropped because its consumer was

@@ -69,11 +69,15 @@ func TestHubWatchesAThousandManagers(t *testing.T) {
 	// rate (4000/s after a burst of 100), with a gap.
 	dropped := time.Now()
 	srv.DropSockets()
-	regained := map[string]bool{}
+	regained, lost := map[string]bool{}, map[string]bool{}
 	for len(regained) < n {
 		select {
 		case note := <-hub.Notices():
-			if note.Kind == voip.NoticeConnected && note.Gap {
+			switch {
+			case note.Kind == voip.NoticeDisconnected:
+				lost[note.Subscriber] = true
+			case note.Kind == voip.NoticeConnected && note.Gap:
+				assert.True(t, lost[note.Subscriber], "a disconnect comes before the reconnect")
 				regained[note.Subscriber] = true
 			}
 		case <-time.After(4 * wait):

@@ -138,8 +138,7 @@ type Stream struct {
 
 	// sink, when set (by a Hub), receives the events instead of the
 	// stream's own channel.
-	sink      func(*Event)
-	onConnect func(reconnect bool)
+	sink func(*Event)
 
 	src     *voipSource // guarded by mu
 	closing chan struct{}
@@ -178,15 +177,16 @@ func (c *Client) Subscribe(ctx context.Context, subscriber string, opts ...Strea
 }
 
 func (c *Client) subscribe(ctx context.Context, subscriber string, o streamOptions, lim *rate.Limiter,
-	sink func(*Event), onConnect func(string, bool)) (*Stream, error) {
+	sink func(*Event), onNotice func(string, voip.Notice)) (*Stream, error) {
 	subscriber = strings.TrimSpace(subscriber)
 	if subscriber == "" {
 		return nil, errors.New("phonet: Subscribe: empty subscriber")
 	}
 	s := &Stream{subscriber: subscriber, callTimeout: o.callTimeout, ctx: ctx, calls: make(chan struct{}, 1),
 		sink: sink, closing: make(chan struct{})}
-	if onConnect != nil {
-		s.onConnect = func(reconnect bool) { onConnect(subscriber, reconnect) }
+	var forward func(voip.Notice)
+	if onNotice != nil {
+		forward = func(n voip.Notice) { onNotice(subscriber, n) }
 	}
 	buffer := o.buffer
 	if sink != nil {
@@ -205,6 +205,7 @@ func (c *Client) subscribe(ctx context.Context, subscriber string, o streamOptio
 		Buffer:       buffer,
 		Dial:         limitedDial(lim),
 		OnConnect:    s.connected,
+		OnNotice:     forward,
 		Decode:       s.decode,
 	})
 	if err != nil {
@@ -237,7 +238,7 @@ func limitedDial(lim *rate.Limiter) func(context.Context, string, *websocket.Dia
 
 // connected runs on every connect. A click2call waiting on the lost
 // connection will get no reply: it is told at once.
-func (s *Stream) connected(_ context.Context, c *wsstream.Conn) error {
+func (s *Stream) connected(context.Context, *wsstream.Conn) error {
 	s.mu.Lock()
 	s.stale = 0
 	if s.waiter != nil {
@@ -245,9 +246,6 @@ func (s *Stream) connected(_ context.Context, c *wsstream.Conn) error {
 		s.waiter = nil
 	}
 	s.mu.Unlock()
-	if s.onConnect != nil {
-		s.onConnect(c.Reconnect())
-	}
 	return nil
 }
 

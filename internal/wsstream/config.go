@@ -12,6 +12,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/pbxkit/pbxkit/internal/redact"
+	"github.com/pbxkit/pbxkit/voip"
 )
 
 // Policy says what the reader does when the event buffer is full because the
@@ -117,6 +118,11 @@ type Config[T any] struct {
 	// ErrPermanent, voip.ErrUnauthorized or voip.ErrForbidden, which stop the
 	// stream. nil means nothing to do.
 	OnConnect func(ctx context.Context, c *Conn) error
+	// OnNotice, when set, receives every notice as it happens, on the
+	// stream's goroutine, before it is queued on Notices: for a caller that
+	// merges many streams (a hub) without a goroutine per stream. It must
+	// return quickly and must not call the stream's methods.
+	OnNotice func(voip.Notice)
 	// Decode turns one data message into zero or more events, calling emit
 	// for each. It runs on the single reader goroutine, so it needs no
 	// locking, but a slow Decode delays pongs like a slow consumer does.

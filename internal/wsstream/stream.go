@@ -431,6 +431,9 @@ func (s *Stream[T]) push(ev T) {
 func (s *Stream[T]) notify(n voip.Notice) {
 	n.At = time.Now().UTC()
 	n.Dropped = s.dropped.Load()
+	if s.cfg.OnNotice != nil {
+		s.cfg.OnNotice(n)
+	}
 	for {
 		select {
 		case s.notices <- n:

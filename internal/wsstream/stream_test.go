@@ -48,11 +48,13 @@ func TestReconnectsAfterServerDrop(t *testing.T) {
 		serveEvents(w, r, 3, 6)
 	})
 	var connects atomic.Int32
+	hooked := make(chan voip.Notice, 8)
 	cfg := config(srv.url)
 	cfg.OnConnect = func(_ context.Context, c *wsstream.Conn) error {
 		assert.Equal(t, connects.Add(1) > 1, c.Reconnect())
 		return nil
 	}
+	cfg.OnNotice = func(n voip.Notice) { hooked <- n }
 	s := start(t, cfg)
 
 	assert.False(t, notice(t, s, voip.NoticeConnected).Gap)
@@ -64,6 +66,12 @@ func TestReconnectsAfterServerDrop(t *testing.T) {
 	assert.Equal(t, seq(3, 6), events(t, s, 3))
 	assert.EqualValues(t, 2, connects.Load(), "OnConnect runs on every connect")
 	assert.EqualValues(t, 2, srv.hits.Load())
+	var kinds []voip.NoticeKind
+	for range 3 {
+		kinds = append(kinds, recv(t, hooked).Kind)
+	}
+	assert.Equal(t, []voip.NoticeKind{voip.NoticeConnected, voip.NoticeDisconnected, voip.NoticeConnected}, kinds,
+		"OnNotice sees every notice, in order")
 }
 
 func TestHalfOpenConnectionIsDetectedByPings(t *testing.T) {
