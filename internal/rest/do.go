@@ -193,6 +193,15 @@ func (c *Client) finish(resp *Response) (*Response, error) {
 // readBody reads and closes resp.Body, at most MaxBody bytes.
 func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
+	if n := resp.ContentLength; n >= 0 && n <= c.cfg.MaxBody {
+		// The usual case: the length is known, so read into one buffer of
+		// that size instead of growing one.
+		b := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, b); err != nil {
+			return nil, fmt.Errorf("read body: %w", err)
+		}
+		return b, nil
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxBody+1))
 	if err != nil {
 		return nil, fmt.Errorf("read body: %w", err)

@@ -29,8 +29,11 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			return nil, err
 		}
 	}
-	// A RoundTripper must not modify the caller's request.
-	out := req.Clone(ctx)
+	// A RoundTripper must not modify the caller's request: change a copy
+	// with its own headers (the URL and body are only read).
+	copied := *req
+	out := &copied
+	out.Header = req.Header.Clone()
 	for k, vs := range c.cfg.Header {
 		if out.Header.Get(k) == "" {
 			out.Header[k] = vs
