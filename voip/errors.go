@@ -58,6 +58,13 @@ type APIError struct {
 	Kind error
 	// Err is the underlying cause, if any (a JSON syntax error, say).
 	Err error
+	// Ambiguous is set on the failure of a request that is not safe to
+	// repeat (one that starts a call) when the vendor may have acted on it:
+	// the connection broke or timed out after the request went out, the
+	// vendor answered 5xx, or it answered 2xx with a body that cannot be
+	// read. The request was not repeated; the call may be ringing. The
+	// error then matches ErrAmbiguous as well as its Kind.
+	Ambiguous bool
 }
 
 // Error reads "vendor: METHOD URL: 401 Unauthorized: message (code C)".
@@ -85,15 +92,21 @@ func (e *APIError) Error() string {
 	if e.Code != "" {
 		fmt.Fprintf(&b, " (code %s)", e.Code)
 	}
+	if e.Ambiguous {
+		b.WriteString("; it may have been processed, so it was not repeated")
+	}
 	return b.String()
 }
 
 // Unwrap exposes the class sentinel and the cause, so that errors.Is(err,
 // ErrUnauthorized) and errors.As(err, &syntaxErr) both work.
 func (e *APIError) Unwrap() []error {
-	errs := make([]error, 0, 2)
+	errs := make([]error, 0, 3)
 	if k := e.kind(); k != nil {
 		errs = append(errs, k)
+	}
+	if e.Ambiguous {
+		errs = append(errs, ErrAmbiguous)
 	}
 	if e.Err != nil {
 		errs = append(errs, e.Err)

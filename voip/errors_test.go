@@ -65,3 +65,12 @@ func TestAPIErrorMessage(t *testing.T) {
 		assert.Equal(t, tc.want, tc.err.Error())
 	}
 }
+
+func TestAPIErrorAmbiguous(t *testing.T) {
+	t.Parallel()
+	err := error(&voip.APIError{Vendor: "gravitel", StatusCode: 502, Ambiguous: true})
+	assert.ErrorIs(t, err, voip.ErrServer)
+	assert.ErrorIs(t, err, voip.ErrAmbiguous)
+	assert.Contains(t, err.Error(), "not repeated")
+	assert.NotErrorIs(t, &voip.APIError{Vendor: "gravitel", StatusCode: 502}, voip.ErrAmbiguous)
+}

@@ -39,6 +39,9 @@ type call struct {
 	u          *url.URL
 	red        *redact.Redactor
 	attempts   atomic.Int32
+	// reached is set once an attempt may have reached the vendor: it got an
+	// answer other than 429, or failed after the connection was made.
+	reached atomic.Bool
 	// redacted is u for logs and errors, made only when one needs it: the
 	// redactor's patterns cost more than a loopback request's parsing.
 	redactOnce sync.Once
@@ -165,6 +168,10 @@ func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response
 	resp, err := c.retry.Do(rr)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
+			if st.ambiguous() {
+				// Given up on, not refused: the call may be ringing.
+				return nil, &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url(), Err: ctxErr, Ambiguous: true}
+			}
 			return nil, ctxErr
 		}
 		return nil, c.transportError(st, err)
@@ -218,12 +225,12 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 // transportError wraps a failure that produced no response. For a request
 // that is not idempotent it says whether the server may have acted on it.
 func (c *Client) transportError(st *call, err error) error {
-	e := &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url(), Err: c.red.Error(err)}
-	if !st.idempotent && !notSent(err) {
-		e.Kind = voip.ErrAmbiguous
-	}
-	return e
+	return &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url(), Err: c.red.Error(err), Ambiguous: st.ambiguous()}
 }
+
+// ambiguous reports a request that is not safe to repeat and may have been
+// acted on.
+func (st *call) ambiguous() bool { return !st.idempotent && st.reached.Load() }
 
 // complete fills an *voip.APIError found in err with what the response knows.
 // Other errors are returned redacted.
@@ -257,9 +264,13 @@ func (r *Response) complete(err error) error {
 	e.Code = r.c.red.String(e.Code)
 	if e.Err != nil {
 		e.Err = r.c.red.Error(e.Err)
-	} else if !r.call.idempotent && e.StatusCode >= 500 {
-		// A gateway or server failure may come after the vendor acted.
-		e.Err = voip.ErrAmbiguous
+	}
+	// A server or gateway failure may come after the vendor acted, and an
+	// unreadable success hides whether it did: either way the request must
+	// not be repeated. A 4xx is a refusal, not an act.
+	success := e.StatusCode >= 200 && e.StatusCode < 300
+	if r.call.ambiguous() && (e.StatusCode >= 500 || success && errors.Is(err, voip.ErrBadResponse)) {
+		e.Ambiguous = true
 	}
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -78,7 +79,7 @@ func TestRetryMatrix(t *testing.T) {
 		{"504", retryMax + 1, 1, voip.ErrServer, true},
 		{"429", retryMax + 1, retryMax + 1, voip.ErrRateLimited, false},
 		{"slow", retryMax + 1, 1, nil, true},
-		{"truncated", retryMax + 1, 1, voip.ErrBadResponse, false},
+		{"truncated", retryMax + 1, 1, voip.ErrBadResponse, true},
 	}
 	for _, tc := range cases {
 		for _, method := range []string{http.MethodGet, http.MethodPost} {
@@ -243,4 +244,36 @@ func TestBodyLimit(t *testing.T) {
 	c := newClient(t, srv.URL, func(cfg *rest.Config) { cfg.MaxBody = 50; cfg.RetryMax = -1 })
 	_, err := c.Do(t.Context(), &rest.Request{Method: http.MethodGet, Path: "big"})
 	assert.ErrorIs(t, err, voip.ErrBadResponse)
+}
+
+// TestContextEndsACallInFlight: a call-starting request given up while the
+// vendor holds it may still ring; one that never left is just cancelled.
+func TestContextEndsACallInFlight(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{}, 1)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // then the server notices the client leave
+		arrived <- struct{}{}
+		select {
+		case <-r.Context().Done():
+		case <-time.After(2 * time.Second):
+		}
+	})
+	c := newClient(t, srv.URL)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { <-arrived; cancel() }()
+	_, err := c.Do(ctx, &rest.Request{Method: http.MethodPost, Path: "calls", Body: []byte(`{}`)})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, err, voip.ErrAmbiguous, "the vendor had the request")
+
+	_, err = c.Do(ctx, &rest.Request{Method: http.MethodPost, Path: "calls", Body: []byte(`{}`)})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, voip.ErrAmbiguous, "nothing was sent")
+
+	ctx, cancel = context.WithCancel(t.Context())
+	go func() { <-arrived; cancel() }()
+	_, err = c.Do(ctx, &rest.Request{Method: http.MethodGet, Path: "state"})
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.NotErrorIs(t, err, voip.ErrAmbiguous, "a read is never ambiguous")
 }

@@ -23,6 +23,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		// misuse): send it untouched.
 		return t.next.RoundTrip(req)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // nothing leaves after the caller gave up
+	}
 	attempt := st.attempts.Add(1)
 	if c.cfg.Limiter != nil {
 		if err := c.cfg.Limiter.Wait(ctx); err != nil {
@@ -49,6 +52,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	start := time.Now()
 	resp, err := t.next.RoundTrip(out)
 	took := time.Since(start)
+	if err != nil && !notSent(err) || err == nil && resp.StatusCode != http.StatusTooManyRequests {
+		st.reached.Store(true)
+	}
 
 	if !c.log.Enabled(ctx, slog.LevelDebug) {
 		return resp, err
