@@ -49,7 +49,8 @@ type options struct {
 }
 
 // WithHTTPClient sends requests through c. Its Timeout bounds each attempt;
-// ctx bounds the whole call, retries included. Nil is an error.
+// ctx bounds the whole call, retries included. Nil is an error. Redirects
+// are never followed, whatever c.CheckRedirect says: see [New].
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -101,11 +102,20 @@ func WithRetries(max int, minWait, maxWait time.Duration) Option {
 // by token, the PBX key from the cabinet page "Интеграция с CRM".
 //
 // The endpoint is used as given, so the same client serves the other PBXs of
-// this protocol (MegaFon, Kcell, Moldcell).
+// this protocol (MegaFon, Kcell, Moldcell); a bare host such as
+// https://example.gravitel.ru gets the protocol's path, /sys/crm_api.wcgp.
+//
+// Redirects are not followed: Go would repeat a redirected POST as a GET
+// without its body (301, 302) or send the body, token included, to another
+// host (307, 308). A redirect is an error matching voip.ErrNotFound whose
+// message names the Location: the PBX answers a wrong tenant name so.
 func New(endpoint, token string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(endpoint))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("gravitel: invalid endpoint %q: want an http(s) URL such as https://<tenant>.gravitel.ru/sys/crm_api.wcgp", redact.New(token).String(endpoint))
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path, u.RawPath = endpointPath, ""
 	}
 	if strings.TrimSpace(token) == "" {
 		return nil, errors.New("gravitel: empty token")
@@ -122,7 +132,7 @@ func New(endpoint, token string, opts ...Option) (*Client, error) {
 	rc, err := rest.New(rest.Config{
 		Vendor:       Vendor,
 		BaseURL:      u.String(),
-		HTTPClient:   o.httpClient,
+		HTTPClient:   noRedirects(o.httpClient),
 		Logger:       o.logger,
 		Redactor:     redact.New(token),
 		RetryMax:     o.retryMax,
@@ -134,6 +144,21 @@ func New(endpoint, token string, opts ...Option) (*Client, error) {
 		return nil, fmt.Errorf("gravitel: %w", err)
 	}
 	return &Client{rest: rc, token: token, encoding: o.encoding}, nil
+}
+
+// endpointPath is where a tenant's PBX serves the CRM API.
+const endpointPath = "/sys/crm_api.wcgp"
+
+// noRedirects copies c (or a default client) so that a redirect comes back
+// as the response instead of being followed.
+func noRedirects(c *http.Client) *http.Client {
+	out := &http.Client{Timeout: rest.DefaultTimeout}
+	if c != nil {
+		copied := *c
+		out = &copied
+	}
+	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return out
 }
 
 // command is one CRM → PBX command: its name and its parameters, empty ones

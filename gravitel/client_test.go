@@ -97,6 +97,8 @@ func TestMakeCallAnswerShapes(t *testing.T) {
 		`"B10D0EB124F4E64AF4EA-1511"`:                     "B10D0EB124F4E64AF4EA-1511",
 		"B10D0EB124F4E64AF4EA-1511\n":                     "B10D0EB124F4E64AF4EA-1511",
 		``:                                                "",
+		"OK":                                              "",
+		"null":                                            "",
 		`{}`:                                              "",
 		`{"result":{"x":1}}`:                              "",
 	} {

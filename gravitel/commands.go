@@ -85,13 +85,17 @@ func (c *Client) Groups(ctx context.Context, user string) ([]Group, error) {
 // MakeCallRequest is a click-to-call: the PBX rings User first and, when they
 // pick up, dials Phone.
 type MakeCallRequest struct {
-	// Phone is the client's number. It is sent as digits only ("+7 (916)
-	// 123-45-67" goes as "79161234567"): a PBX of this protocol rejected "+".
+	// Phone is the client's number. It is sent as the E.164 digits the
+	// protocol asks for, without "+" (a PBX of this protocol rejected it):
+	// "+7 (916) 123-45-67" and "8 916 123-45-67" both go as "79161234567".
+	// What does not read as a phone number (an extension, "101") goes as
+	// typed, with its punctuation dropped.
 	Phone string
 	// User is the employee: a login, "login@tenant", an extension or a direct
 	// number.
 	User string
 	// CLID is the caller ID shown to the client (Gravitel only); optional.
+	// It is sent like Phone.
 	CLID string
 }
 
@@ -99,9 +103,11 @@ type MakeCallRequest struct {
 // history later carry as callid. The id is empty when the PBX returns none.
 //
 // MakeCall is never retried once the PBX may have received it: an error
-// matching voip.ErrAmbiguous means the call may be ringing.
+// matching voip.ErrAmbiguous means the call may be ringing. That includes
+// a ctx that ends while the request is out, and a 2xx answer that cannot be
+// read (the PBX accepted the call; only its id was lost).
 func (c *Client) MakeCall(ctx context.Context, req MakeCallRequest) (string, error) {
-	phone := dialDigits(req.Phone)
+	phone := dialNumber(req.Phone)
 	user := strings.TrimSpace(req.User)
 	switch {
 	case phone == "":
@@ -109,17 +115,30 @@ func (c *Client) MakeCall(ctx context.Context, req MakeCallRequest) (string, err
 	case user == "":
 		return "", errors.New("gravitel: MakeCall: empty user")
 	}
+	if err := ctx.Err(); err != nil {
+		return "", err // nothing was sent
+	}
 	cmd := command{name: cmdMakeCall, idempotency: rest.NotIdempotent}.
-		with("phone", phone).with("user", user).with("clid", dialDigits(req.CLID))
+		with("phone", phone).with("user", user).with("clid", dialNumber(req.CLID))
 	resp, err := c.do(ctx, cmd)
 	if err != nil {
 		return "", err
 	}
 	id, err := callID(resp.Body)
 	if err != nil {
-		return "", resp.BadResponse(err)
+		return "", resp.BadResponse(err) // ambiguous: the PBX took the call
 	}
 	return id, nil
+}
+
+// dialNumber is a number for makeCall: the E.164 digits, without "+", of
+// what reads as a phone number (national forms as Russian ones, the
+// protocol's PBXs being Russian first), and dialDigits of anything else.
+func dialNumber(s string) string {
+	if e164 := phone(s); len(e164) > 1 && e164[0] == '+' && dialDigits(e164[1:]) == e164[1:] {
+		return e164[1:]
+	}
+	return dialDigits(s)
 }
 
 // dialDigits keeps the digits of a number typed by a human, and leaves
@@ -141,11 +160,12 @@ func dialDigits(s string) string {
 
 // callID reads makeCall's answer in each shape seen: Gravitel's
 // {"uuid": …}, MegaFon's {"CallID": …}, the spec's bare id (quoted or not),
-// an empty body, and an object without an id.
+// an empty body, and an object without an id. A plain OK (the PBX's word
+// for success elsewhere) and null carry no id.
 func callID(body []byte) (string, error) {
 	b := bytes.TrimSpace(body)
 	switch {
-	case len(b) == 0:
+	case len(b) == 0, strings.EqualFold(string(b), "OK"), string(b) == "null":
 		return "", nil
 	case b[0] == '{':
 		var m map[string]json.RawMessage

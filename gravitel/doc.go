@@ -42,15 +42,19 @@
 // as Message); an answer that cannot be read (HTML, a broken CSV line)
 // matches voip.ErrBadResponse, with a *HistoryError as cause for the history.
 // Success is any 2xx without an error member: JSON, CSV, a plain OK, {} or
-// an empty body.
+// an empty body. Redirects are not followed (Go would resend the POST as a
+// bodiless GET, or its token to another host): a 3xx matches
+// voip.ErrNotFound and names the Location.
 //
 // # Retries
 //
 // Every command but makeCall only reads or sets a state, and is retried on
 // transport errors, 429, 502, 503 and 504 (see [WithRetries]). makeCall
 // places a real call: it is sent at most once unless the connection was
-// never made, and an uncertain failure matches voip.ErrAmbiguous. ctx bounds
-// each call, retries and waits included.
+// never made or the PBX answered 429, and an uncertain failure matches voip.ErrAmbiguous: a
+// transport error or 5xx after sending, ctx ending while the request is out,
+// or a 2xx whose body cannot be read. ctx bounds each call, retries and
+// waits included.
 //
 // # Webhooks
 //
@@ -83,6 +87,11 @@
 //   - makeCall's clid (one client library), and its answer: {"uuid"} on
 //     Gravitel, {"CallID"} on MegaFon, a bare id per the spec, or an empty
 //     body (Gravitel in 2017). All are read; a missing id is "".
+//   - makeCall's phone and clid are sent as E.164 digits without "+" (the
+//     spec says E.164; "+" was rejected on Moldcell only); a national
+//     8… number is rewritten as 7…, which no source shows the PBX needs.
+//     user goes as given: a login@tenant user was seen once.
+//   - A redirect means a wrong tenant name (MegaFon, one client library).
 //   - subscriptionStatus, set_dnd and get_dnd were never seen in Gravitel
 //     code; they follow the spec.
 //   - The history CSV has no quoting rules; it is read as lenient CSV with
@@ -90,6 +99,10 @@
 //   - The meaning of z-flag; it is kept as sent.
 //   - JSON webhook bodies (seen on MegaFon only), cmd=rating and TRANSFERRED
 //     on Gravitel.
+//   - {} as the answer for an unknown caller (one MegaFon integration), and
+//     the PBX's timeout and redelivery policy for any webhook (none known).
+//   - COMPLETED as Answered (the ELMA365 module leaves it Unknown), and the
+//     direction of a call's later events taken from its OUTGOING.
 //   - The mapping of statuses to voip.Disposition, which follows the
 //     ELMA365 article: Missed is Cancel, NotAvailable NoAnswer, NotAllowed
 //     Unknown. RawStatus always keeps the PBX's word.

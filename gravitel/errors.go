@@ -3,6 +3,7 @@ package gravitel
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/pbxkit/pbxkit/internal/rest"
@@ -33,6 +34,14 @@ func checkResponse(resp *rest.Response) error {
 	}
 	if !hasError {
 		msg = rest.TextMessage(resp.Body)
+		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+			// Not followed (see New): say where to, since a wrong tenant
+			// name or http instead of https is the usual cause.
+			msg = "redirected: check the endpoint"
+			if loc := resp.Header.Get("Location"); loc != "" {
+				msg = fmt.Sprintf("redirected to %q: check the endpoint", loc)
+			}
+		}
 	}
 	return &voip.APIError{Message: msg, Kind: errorKind(msg, resp.StatusCode)}
 }

@@ -30,7 +30,7 @@ func TestErrorShapes(t *testing.T) {
 		{"5xx text", "502 Gateway Timeout", 502, voip.ErrServer, "502 Gateway Timeout"},
 		{"500 empty", "", 500, voip.ErrServer, ""},
 		{"HTML page", "<html><body>nginx</body></html>", 503, voip.ErrServer, ""},
-		{"wrong tenant redirect", "", 301, voip.ErrNotFound, ""},
+		{"wrong tenant redirect", "", 301, voip.ErrNotFound, "redirected: check the endpoint"},
 		{"HTML with 200", "<html>login</html>", 200, voip.ErrBadResponse, ""},
 		{"empty with 200", "", 200, voip.ErrBadResponse, ""},
 		{"OK with 200 where JSON is due", "OK", 200, voip.ErrBadResponse, ""},

@@ -76,9 +76,11 @@ func TestFaultMatrix(t *testing.T) {
 				assert.EqualValues(t, attempts, call.hits.Load())
 				assert.ErrorIs(t, err, voip.ErrRateLimited)
 			case "truncated":
-				// The PBX answered 200: the call was placed, its id lost.
+				// The PBX answered 200: the call was placed, its id lost,
+				// so it must not be placed again.
 				assert.EqualValues(t, 1, call.hits.Load())
 				assert.ErrorIs(t, err, voip.ErrBadResponse)
+				assert.ErrorIs(t, err, voip.ErrAmbiguous)
 			default:
 				assert.EqualValues(t, 1, call.hits.Load(), "MakeCall must be sent at most once")
 				assert.ErrorIs(t, err, voip.ErrAmbiguous)

@@ -17,7 +17,9 @@ func (c *Client) TestConnection(ctx context.Context) error {
 	return err
 }
 
-// Members lists the PBX users: ID is the login, Name the display name.
+// Members lists the PBX users: ID is the login, Name the display name, or
+// the login when the PBX has none (the ELMA365 module labels members by
+// login), and Ext the extension that events carry.
 func (c *Client) Members(ctx context.Context) ([]voip.Member, error) {
 	accounts, err := c.Accounts(ctx)
 	if err != nil {
@@ -25,7 +27,11 @@ func (c *Client) Members(ctx context.Context) ([]voip.Member, error) {
 	}
 	out := make([]voip.Member, len(accounts))
 	for i, a := range accounts {
-		out[i] = voip.Member{ID: a.Name, Name: a.RealName, Ext: a.Ext, Email: a.Email}
+		name := a.RealName
+		if name == "" {
+			name = a.Name
+		}
+		out[i] = voip.Member{ID: a.Name, Name: name, Ext: a.Ext, Email: a.Email}
 	}
 	return out, nil
 }

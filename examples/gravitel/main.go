@@ -18,6 +18,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http/httptest"
@@ -57,6 +58,10 @@ func runReal(ctx context.Context, endpoint, token, user, phone string) error {
 	}
 	if user != "" && phone != "" {
 		id, err := c.GenerateCall(ctx, user, phone)
+		if errors.Is(err, voip.ErrAmbiguous) {
+			// Never retry: the PBX may have placed the call already.
+			return fmt.Errorf("call: the phones may be ringing, do not place it again: %w", err)
+		}
 		if err != nil {
 			return fmt.Errorf("call: %w", err)
 		}
