@@ -32,10 +32,11 @@ type Callback struct {
 // for callId at the top, under data and under data.callDetails, so all
 // three are read.
 type callbackWire struct {
-	CallID       lenient.String  `json:"callId"`
-	ClientNumber lenient.String  `json:"clientNumber"`
-	Status       lenient.String  `json:"status"`
-	UserData     lenient.String  `json:"userData"`
+	CallID lenient.String `json:"callId"`
+	// The unconfirmed fields never fail the callback, whatever their type.
+	ClientNumber looseString     `json:"clientNumber"`
+	Status       looseString     `json:"status"`
+	UserData     looseString     `json:"userData"`
 	Data         json.RawMessage `json:"data"`
 	CallDetails  json.RawMessage `json:"callDetails"`
 }

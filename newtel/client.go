@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pbxkit/pbxkit/internal/redact"
@@ -207,17 +208,26 @@ func wellFormedKey(k string) bool {
 	return true
 }
 
-// methodKey carries the API method of a call to sign, the same constant that
-// made the URL path.
-type methodKey struct{}
+// signingKey carries a call's *signing to the per-attempt signer.
+type signingKey struct{}
+
+// signing is what the signer of one call shares with its decoder: the API
+// method, the same constant that made the URL path, and the Unix time of
+// the last attempt's token.
+type signing struct {
+	method string
+	unix   atomic.Int64
+}
 
 // sign is rest's per-attempt hook: a fresh time on every attempt, and the
 // exact body that is sent.
 func (c *Client) sign(req *http.Request, body []byte) error {
-	method, ok := req.Context().Value(methodKey{}).(string)
+	sg, ok := req.Context().Value(signingKey{}).(*signing)
 	if !ok {
 		return errors.New("newtel: request without an API method")
 	}
-	req.Header.Set("Authorization", "Bearer "+Sign(method, body, c.now(), c.accessKey, c.signKey))
+	now := c.now()
+	sg.unix.Store(now.Unix())
+	req.Header.Set("Authorization", "Bearer "+Sign(sg.method, body, now, c.accessKey, c.signKey))
 	return nil
 }

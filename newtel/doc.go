@@ -27,9 +27,11 @@
 // or log line of this package.
 //
 // Responses may carry a Signature header, computed like a token over the
-// response body (see [VerifySignature]). The client checks it whenever it is
-// present; as the header is unconfirmed, a mismatch is only logged at Warn
-// unless [WithRequireSignature] is set, which makes a missing or wrong one an
+// response body (see [VerifySignature]), or, as the article's words also
+// allow, the hash part alone, checked against the request's time and the
+// Date header's. The client checks it whenever it is present; as the
+// header is unconfirmed, a mismatch is only logged at Warn unless
+// [WithRequireSignature] is set, which makes a missing or wrong one an
 // error matching [ErrBadSignature]. [WithoutSignatureCheck] skips the check.
 //
 // # Errors
@@ -53,8 +55,11 @@
 // anew with a fresh time ([WithRetries]). Every method that starts a call is
 // sent at most once unless the connection was never made or New-Tel answered
 // 429: an uncertain failure matches voip.ErrAmbiguous, and the phone may be
-// ringing. [Client.Call] treats any method it does not know as one that
-// starts a call. ctx bounds each call, retries and waits included.
+// ringing. That includes a 2xx answer that cannot be used (cut short, not
+// the envelope, undecodable, or with a Signature refused under
+// WithRequireSignature): New-Tel processed the request. [Client.Call]
+// treats any method it does not know as one that starts a call. ctx bounds
+// each call, retries and waits included.
 //
 // # Callbacks
 //
@@ -88,7 +93,8 @@
 // confirmed by New-Tel:
 //   - The Signature response header: only the WebPhone article describes
 //     it, and no public client reads it. Its form is taken to be a token
-//     (access key, time, digest); a bare digest is refused as unverifiable.
+//     (access key, time, digest) or a bare 64-hex digest whose time is the
+//     request's or the Date header's (that second or the one before).
 //   - call/start_simple_call and webrtc/get-widget-config: only the article
 //     shows them, and not their answers. StartSimpleCall reads a call id
 //     from data.callDetails.callId or data.callId and returns "" when there
@@ -106,7 +112,10 @@
 //     meaning of time on *End events (taken as the end, so StartedAt is time
 //     minus duration and the answer is ringduration after the start); and
 //     fisrtAnswer, spelled so in that source (firstAnswer is read too).
-//   - Callback fields other than callId.
+//   - Callback fields other than callId, and the types of the members of
+//     callDetails: all but callId are read as text whatever their type
+//     (an object as its JSON), and an empty data or callDetails sent as []
+//     (PHP's empty array) is read as empty.
 //   - Keys: every key seen is 48 lowercase hex characters, so the token is
 //     122 characters (the article's "112" is wrong). Keys are trimmed of
 //     spaces and quotes, and other formats are logged as a warning, not

@@ -79,6 +79,7 @@ func TestFaultMatrix(t *testing.T) {
 				// New-Tel answered 200: the call was placed, its answer lost.
 				assert.EqualValues(t, 1, call.hits.Load())
 				assert.ErrorIs(t, err, voip.ErrBadResponse)
+				assert.ErrorIs(t, err, voip.ErrAmbiguous)
 			default:
 				assert.EqualValues(t, 1, call.hits.Load(), "StartSimpleCall must be sent at most once")
 				assert.ErrorIs(t, err, voip.ErrAmbiguous)

@@ -190,9 +190,11 @@ func (c *Client) WidgetConfig(ctx context.Context, internalNumber string) (json.
 	if n == "" {
 		return nil, errors.New("newtel: WidgetConfig: empty internal number")
 	}
-	// The seed article sends the number as a JSON number.
+	// The seed article sends the number as a JSON number. One with a
+	// leading zero ("0100") cannot be a JSON number and stays a string,
+	// digits intact.
 	var param any = n
-	if isDigits(n) {
+	if isDigits(n) && (n == "0" || n[0] != '0') {
 		param = json.Number(n)
 	}
 	var out widgetOf

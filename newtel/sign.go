@@ -78,7 +78,9 @@ func digest(method string, unix []byte, accessKey string, body []byte, signKey s
 //
 // A mismatch is an error matching [ErrBadSignature]; it says what is wrong
 // with the form but never quotes the expected value. This header is not
-// confirmed by any public client.
+// confirmed by any public client. The Client also accepts the other form
+// the article allows, the 64 hex digits alone, whose time it takes from
+// the request's token or the answer's Date header.
 func VerifySignature(method string, body []byte, signature string, accessKey, signKey string) error {
 	s := strings.TrimSpace(signature)
 	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {

@@ -1,6 +1,7 @@
 package newtel
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -85,31 +86,65 @@ type detailsData struct {
 	CallID      lenient.String  `json:"callId"`
 }
 
+// detailsWire is callDetails. Every member but callId is a looseString:
+// the answer of a method that placed a call must not be refused over a
+// side field of an unexpected type (New-Tel's own Go example types userData
+// and operatorNameMnp as any).
 type detailsWire struct {
 	CallID             lenient.String `json:"callId"`
-	Status             lenient.String `json:"status"`
-	ReasonCode         lenient.String `json:"reasonCode"`
-	Pin                lenient.String `json:"pin"`
-	Oper               lenient.String `json:"oper"`
-	OperatorName       lenient.String `json:"operatorName"`
-	Region             lenient.String `json:"region"`
-	RegionName         lenient.String `json:"regionName"`
-	IsValidNumber      lenient.String `json:"isValidNumber"`
-	PhoneNumber        lenient.String `json:"phoneNumber"`
-	ClientNumber       lenient.String `json:"clientNumber"`
-	ConfirmationNumber lenient.String `json:"confirmationNumber"`
-	QRCodeURI          lenient.String `json:"qrCodeUri"`
-	CallbackLink       lenient.String `json:"callbackLink"`
-	IsMNP              lenient.String `json:"isMnp"`
-	OperatorNameMNP    lenient.String `json:"operatorNameMnp"`
-	UserData           lenient.String `json:"userData"`
+	Status             looseString    `json:"status"`
+	ReasonCode         looseString    `json:"reasonCode"`
+	Pin                looseString    `json:"pin"`
+	Oper               looseString    `json:"oper"`
+	OperatorName       looseString    `json:"operatorName"`
+	Region             looseString    `json:"region"`
+	RegionName         looseString    `json:"regionName"`
+	IsValidNumber      looseString    `json:"isValidNumber"`
+	PhoneNumber        looseString    `json:"phoneNumber"`
+	ClientNumber       looseString    `json:"clientNumber"`
+	ConfirmationNumber looseString    `json:"confirmationNumber"`
+	QRCodeURI          looseString    `json:"qrCodeUri"`
+	CallbackLink       looseString    `json:"callbackLink"`
+	IsMNP              looseString    `json:"isMnp"`
+	OperatorNameMNP    looseString    `json:"operatorNameMnp"`
+	UserData           looseString    `json:"userData"`
+}
+
+// looseString is a lenient.String that never fails: an object or an array
+// reads as its compact JSON text, and an empty one ({} or [], which PHP
+// writes for an empty array) as "".
+type looseString string
+
+func (s *looseString) UnmarshalJSON(b []byte) error {
+	var l lenient.String
+	if err := l.UnmarshalJSON(b); err == nil {
+		*s = looseString(l)
+		return nil
+	}
+	var c bytes.Buffer
+	if err := json.Compact(&c, b); err != nil {
+		return err
+	}
+	switch t := c.String(); t {
+	case "{}", "[]":
+		*s = ""
+	default:
+		*s = looseString(t)
+	}
+	return nil
+}
+
+// emptyArray reports PHP's encoding of an empty associative array, [],
+// where an object is due.
+func emptyArray(b []byte) bool {
+	return string(bytes.Join(bytes.Fields(b), nil)) == "[]"
 }
 
 // details reads data.callDetails; a call id directly under data is taken
 // too, since the answers of the unconfirmed PBX methods are not known.
 func (d detailsData) details() (CallDetails, error) {
 	out := CallDetails{CallID: string(d.CallID), Raw: d.CallDetails}
-	if len(d.CallDetails) == 0 || string(d.CallDetails) == "null" {
+	if len(d.CallDetails) == 0 || string(d.CallDetails) == "null" || emptyArray(d.CallDetails) {
 		return out, nil
 	}
 	var w detailsWire
@@ -158,6 +193,11 @@ type detailsOf struct {
 
 func (o *detailsOf) UnmarshalJSON(b []byte) error {
 	var d detailsData
+	if emptyArray(b) {
+		// "data":[] is PHP's empty data: a call placed without details.
+		o.seen = true
+		return nil
+	}
 	if err := json.Unmarshal(b, &d); err != nil {
 		return err
 	}
