@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -52,34 +51,25 @@ func (c *Client) MakeCall(ctx context.Context, legExt, otherLegNum string) (stri
 	req.Idempotency = rest.NotIdempotent
 	resp, err := c.do(ctx, req)
 	if err != nil {
-		return "", placedAnyway(err)
+		return "", err
 	}
 	var out makeCallResponse
 	if err := unmarshalObject(resp.Body, &out); err != nil {
-		return "", placedAnyway(resp.BadResponse(err))
+		return "", resp.BadResponse(err) // ambiguous: Phonet took the call
 	}
 	return string(out.UUID), nil
 }
 
-// placedAnyway marks a makeCall answered with 2xx but an unreadable body
-// as ambiguous too: Phonet accepted the call, only its uuid was lost, so it
-// must not be placed again.
-func placedAnyway(err error) error {
-	var ae *voip.APIError
-	if errors.As(err, &ae) && ae.StatusCode >= 200 && ae.StatusCode < 300 && !errors.Is(err, voip.ErrAmbiguous) {
-		return fmt.Errorf("%w: %w", err, voip.ErrAmbiguous)
-	}
-	return err
-}
-
-// HangupCall ends the active call uuid. Phonet answers with an empty body.
-// Hanging up twice is harmless, so it is retried like a read.
+// HangupCall ends the active call uuid: GET /rest/calls/active/{uuid}/hangup,
+// with the Content-Type every public client sends. Phonet answers with an
+// empty body, which is not read. Hanging up twice is harmless, so it is
+// retried like a read.
 func (c *Client) HangupCall(ctx context.Context, uuid string) error {
 	uuid = strings.TrimSpace(uuid)
 	if uuid == "" {
 		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: "HangupCall needs a uuid"}
 	}
-	_, err := c.do(ctx, &rest.Request{Method: http.MethodGet, Path: "/rest/calls/active/" + url.PathEscape(uuid) + "/hangup"})
+	_, err := c.get(ctx, "/rest/calls/active/"+url.PathEscape(uuid)+"/hangup", nil)
 	return err
 }
 

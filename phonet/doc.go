@@ -25,7 +25,8 @@
 // request once. A refused request was not processed, so this holds for
 // MakeCall too. The socket carries the apiKey in its URL's query, as the
 // protocol requires. Neither the apiKey nor the session id appears in any
-// error or log line of this package.
+// error or log line of this package, even where Phonet quotes them in an
+// error body.
 //
 // # Errors
 //
@@ -43,7 +44,8 @@
 // transport errors, 429, 502, 503 and 504 with exponential backoff and
 // jitter ([WithRetries]). MakeCall places a real call: it is sent at most
 // once unless the connection was never made, and an uncertain failure
-// matches voip.ErrAmbiguous. A click2call over the socket likewise reports
+// matches voip.ErrAmbiguous; so does ctx ending while makeCall was on its
+// way (the error matches ctx's error too). A click2call over the socket likewise reports
 // a missing reply as voip.ErrAmbiguous. ctx bounds each call, retries and
 // waits included.
 //
@@ -77,7 +79,9 @@
 //
 // Phonet posts call events (the socket's shape plus accountDomain) and,
 // without an event field, the client-card lookup, which the CRM answers
-// with a [Card]. Bodies are read as JSON or as forms with PHP-style nested
+// with a [Card], or the full information of a finished call (read as a
+// history [Record] when the body has endAt, disposition, billSecs or
+// duration; see [WebhookConfig].Record). Bodies are read as JSON or as forms with PHP-style nested
 // keys (leg[id]=36). Phonet may deliver an event twice: the handler drops a
 // repeated (uuid, event) within [DefaultDedupeWindow]. Phonet signs
 // nothing; the handler offers a constant-time URL token check and an
@@ -94,17 +98,28 @@
 //     opaque (plain hex, dashed, Asterisk-style). voip values carry them
 //     through [NormalizeUUID], so that dashed history ids match event ids.
 //   - History answers are bare arrays; wrappers (items, data, …) that one
-//     client guessed are accepted too. limit is capped at 50.
+//     client guessed are accepted too. limit is capped at 50 (the most two
+//     clients send, not a documented maximum). Paging stops on a short
+//     page, and with an error when a page repeats the one before (a server
+//     that ignores offset).
 //   - The directions filter is sent indexed (directions[0]=2) by default;
 //     [DirectionsBitmask] sends the sum instead.
 //   - What an expired session gets (401, 403 or a redirect) and its
-//     lifetime; all three are handled.
+//     lifetime; all three are handled. That such a refusal means the
+//     request was not processed, which lets MakeCall be repeated once after
+//     it, is inferred from those clients re-authorizing and retrying.
+//   - The hangup endpoint (GET, empty answer) is single-sourced.
 //   - Whether recordings need the session: they are fetched without it
 //     first, then with it. The split channels (-rx, -tx) are single-sourced.
 //   - How the socket refuses a wrong apiKey or subscriber: a refused
 //     handshake (401, 403) stops the stream; an error event is passed on.
 //   - Webhook body encoding (JSON or form), the required reply (200 [] is
 //     sent), and the published source addresses, which may be stale.
+//   - The payload of «Передача повної інформації про дзвінок»: no sample is
+//     known; it is taken to be a company.api record.
+//   - The socket (its URL, click2call and its replies) is described by
+//     Phonet's WSS article and three public clients; that the next success
+//     or error answers the click2call in flight is inferred.
 //   - The mapping of history dispositions to voip.Disposition (0 answered,
 //     1 no answer, 2 and 3 failed, 4 busy); RawStatus keeps the code. A
 //     hangup event carries no outcome: it is Answered when bridged, else

@@ -98,8 +98,9 @@ func setPath(m map[string]any, path []string, v any) error {
 	return nil
 }
 
-// listify turns maps whose keys are all small indexes ("0", "1", "" for
-// a[]) into lists, in index order, recursively.
+// listify turns maps whose keys are all small indexes ("0", "1") into
+// lists, in index order, recursively. An empty index (a[]) is not one:
+// PHP's http_build_query always writes the index.
 func listify(v any) any {
 	m, ok := v.(map[string]any)
 	if !ok {

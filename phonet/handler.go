@@ -25,7 +25,8 @@ const maxDedupeKeys = 100_000
 // WebhookConfig configures [NewWebhookHandler]. Every callback may be nil.
 type WebhookConfig struct {
 	// Update receives call events as voip.Event (pauses and unknown types
-	// have no voip form). An error makes the reply 500.
+	// have no voip form) and finished calls as voip.Call. An error makes
+	// the reply 500.
 	Update voip.UpdateFunc
 	// Event receives every event, typed: calls, pauses (see
 	// [Event.Presence]) and unknown types. It runs before Update.
@@ -33,6 +34,11 @@ type WebhookConfig struct {
 	// Lookup answers the client-card lookup. It sits in the ringing path:
 	// answer fast. A nil card (or a nil Lookup) replies a card of nulls.
 	Lookup func(ctx context.Context, req LookupRequest) (*Card, error)
+	// Record receives the full information of a finished call, the
+	// cabinet's «Передача повної інформації про дзвінок» URL (see
+	// [Webhook].Record). Update then receives it as a voip.Call. An error
+	// makes the reply 500.
+	Record func(ctx context.Context, r Record) error
 
 	// Token, when set, must be the value of the query parameter TokenParam
 	// (default "token") of the URL configured in Phonet, compared in
@@ -64,9 +70,9 @@ type webhookServer struct {
 // NewWebhookHandler returns the http.Handler for the URLs configured in
 // Phonet's «Інша CRM система» page: one URL can take them all. It accepts
 // POST (and GET, with the fields in the query), JSON or form bodies. A call
-// event is answered 200 [] once the callbacks succeeded; a lookup with the
-// card. A duplicate (uuid, event) within the window is answered 200 without
-// calling back. A failed token or address check is 401, an unreadable body
+// event, or a finished call's full information, is answered 200 [] once
+// the callbacks succeeded; a lookup with the card. A duplicate (uuid, event)
+// within the window is answered 200 without calling back. A failed token or address check is 401, an unreadable body
 // 400.
 func NewWebhookHandler(cfg WebhookConfig) (http.Handler, error) {
 	if cfg.TokenParam == "" {
@@ -125,6 +131,13 @@ func (s *webhookServer) serve(w http.ResponseWriter, r *http.Request, body []byt
 			card = &Card{}
 		}
 		voip.WriteJSON(w, http.StatusOK, card)
+		return nil
+	}
+	if hook.Record != nil {
+		if err := s.deliverRecord(ctx, hook.Record); err != nil {
+			return err
+		}
+		voip.WriteJSON(w, http.StatusOK, []struct{}{})
 		return nil
 	}
 	if err := s.deliver(ctx, hook.Event); err != nil {
@@ -187,6 +200,36 @@ func (s *webhookServer) callbacks(ctx context.Context, ev *Event) error {
 		if v, ok := ev.Voip(); ok {
 			return s.cfg.Update(ctx, voip.Update{Event: &v})
 		}
+	}
+	return nil
+}
+
+// deliverRecord hands a finished call to the callbacks, once per uuid
+// within the dedupe window, like deliver.
+func (s *webhookServer) deliverRecord(ctx context.Context, r *Record) error {
+	key := ""
+	if s.seen != nil && r.UUID != "" {
+		key = NormalizeUUID(r.UUID) + "\x00record"
+		if s.seen.Seen(key, time.Now()) {
+			return nil
+		}
+	}
+	err := s.recordCallbacks(ctx, r)
+	if err != nil && key != "" {
+		s.seen.Delete(key)
+	}
+	return err
+}
+
+func (s *webhookServer) recordCallbacks(ctx context.Context, r *Record) error {
+	if s.cfg.Record != nil {
+		if err := s.cfg.Record(ctx, *r); err != nil {
+			return err
+		}
+	}
+	if s.cfg.Update != nil {
+		c := r.Call()
+		return s.cfg.Update(ctx, voip.Update{Call: &c})
 	}
 	return nil
 }

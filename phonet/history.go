@@ -1,6 +1,7 @@
 package phonet
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -123,7 +124,10 @@ func (c *Client) history(ctx context.Context, path string, q HistoryQuery) iter.
 			yield(Record{}, &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: qerr.Error()})
 			return
 		}
-		for offset := q.Offset; ; offset += q.PageSize {
+		// A server that ignored offset would serve the same page forever:
+		// a page that starts like the one before ends the iteration.
+		var prevFirst []byte
+		for offset := q.Offset; ; {
 			resp, err := c.get(ctx, path, q.values(offset))
 			if err != nil {
 				yield(Record{}, err)
@@ -132,6 +136,10 @@ func (c *Client) history(ctx context.Context, path string, q HistoryQuery) iter.
 			items, err := bareArray(resp.Body)
 			if err != nil {
 				yield(Record{}, resp.BadResponse(err))
+				return
+			}
+			if len(items) > 0 && prevFirst != nil && bytes.Equal(bytes.TrimSpace(items[0]), prevFirst) {
+				yield(Record{}, resp.BadResponse(fmt.Errorf("the page at offset %d repeats the previous one: offset is ignored", offset)))
 				return
 			}
 			for _, raw := range items {
@@ -147,6 +155,10 @@ func (c *Client) history(ctx context.Context, path string, q HistoryQuery) iter.
 			if len(items) < q.PageSize {
 				return
 			}
+			prevFirst = bytes.TrimSpace(items[0])
+			// A page longer than limit (a server that ignores it) moves the
+			// offset past every row it gave.
+			offset += len(items)
 		}
 	}
 }
@@ -222,13 +234,19 @@ func ParseRecord(data []byte) (Record, error) {
 }
 
 // Line returns the company number of the trunk field ("o=380442249895;"
-// reads 380442249895), or "" when there is none.
+// reads 380442249895), or "" when there is none. The field's format is not
+// documented: it is read as name=value pairs separated by ";", and the
+// first value is the line, so that further pairs do not stick to it.
 func (r Record) Line() string {
-	s := r.Trunk
-	if i := strings.IndexByte(s, '='); i >= 0 {
-		s = s[i+1:]
+	for _, part := range strings.Split(r.Trunk, ";") {
+		if _, v, ok := strings.Cut(part, "="); ok {
+			part = v
+		}
+		if v := strings.TrimSpace(part); v != "" {
+			return v
+		}
 	}
-	return strings.TrimSpace(strings.TrimRight(strings.TrimSpace(s), ";"))
+	return ""
 }
 
 // Call returns the record as a voip.Call. StartedAt is EndAt minus Duration

@@ -116,6 +116,10 @@ func (c *Client) authorize(ctx context.Context) (string, error) {
 	// http.Response.Cookies parses Set-Cookie; rest.Response has the headers only.
 	for _, ck := range (&http.Response{Header: resp.Header}).Cookies() {
 		if ck.Name == cookieName && ck.Value != "" {
+			// A server may quote the session in free text; hide it
+			// everywhere, not only where a name announces it.
+			c.api.Conceal(ck.Value)
+			c.media.Conceal(ck.Value)
 			return ck.Value, nil
 		}
 	}

@@ -7,12 +7,19 @@ import (
 	"time"
 )
 
-// Webhook is one delivery from Phonet to the CRM: a call event or a
-// client-card lookup (a request without event).
+// Webhook is one delivery from Phonet to the CRM: a call event, a
+// client-card lookup (a request without event), or the full information
+// of a finished call («Передача повної інформації про дзвінок»).
 type Webhook struct {
-	// Event is set for a call event; Lookup for a client-card lookup.
+	// Event is set for a call event; Lookup for a client-card lookup;
+	// Record for a finished call. Exactly one is set.
 	Event  *Event
 	Lookup *LookupRequest
+	// Record is a body without event that carries a history record's
+	// outcome fields (endAt, disposition, billSecs or duration). No sample
+	// of this delivery is known: it is read as the company.api record it
+	// probably is, rather than taken for a lookup.
+	Record *Record
 }
 
 // LookupRequest asks the CRM who is calling, so that Phonet can show the
@@ -86,6 +93,13 @@ func parseWebhook(contentType string, body []byte, now time.Time) (*Webhook, err
 		return nil, &DecodeError{What: "webhook", Err: err}
 	}
 	raw := json.RawMessage(data)
+	if w.Event == "" && looksLikeRecord(data) {
+		r, err := ParseRecord(data)
+		if err != nil {
+			return nil, err
+		}
+		return &Webhook{Record: &r}, nil
+	}
 	if w.Event == "" {
 		return &Webhook{Lookup: &LookupRequest{
 			OtherLegNum: string(w.OtherLegNum), TrunkNum: string(w.TrunkNum),
@@ -95,4 +109,28 @@ func parseWebhook(contentType string, body []byte, now time.Time) (*Webhook, err
 	ev := w.event()
 	ev.ReceivedAt, ev.Raw = now.UTC(), raw
 	return &Webhook{Event: ev}, nil
+}
+
+// recordFields are the fields of a finished call that a lookup request
+// does not have.
+type recordFields struct {
+	EndAt       json.RawMessage `json:"endAt"`
+	Disposition json.RawMessage `json:"disposition"`
+	BillSecs    json.RawMessage `json:"billSecs"`
+	Duration    json.RawMessage `json:"duration"`
+}
+
+// looksLikeRecord reports whether an object without event is a finished
+// call rather than a lookup: it has one of recordFields, not null.
+func looksLikeRecord(data []byte) bool {
+	var f recordFields
+	if json.Unmarshal(data, &f) != nil {
+		return false
+	}
+	for _, v := range [][]byte{f.EndAt, f.Disposition, f.BillSecs, f.Duration} {
+		if len(v) > 0 && string(v) != "null" {
+			return true
+		}
+	}
+	return false
 }

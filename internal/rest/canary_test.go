@@ -115,6 +115,11 @@ func TestCanaryInSignErrorAndCancel(t *testing.T) {
 // and APIError reachable with errors.As, and the log.
 func assertNoCanary(t *testing.T, err error, logs string) {
 	t.Helper()
+	assertNoCanaryOf(t, canary, err, logs)
+}
+
+func assertNoCanaryOf(t *testing.T, canary string, err error, logs string) {
+	t.Helper()
 	var apiErr *voip.APIError
 	var texts = []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), logs}
 	if asAPIError(err, &apiErr) {
@@ -127,4 +132,27 @@ func assertNoCanary(t *testing.T, err error, logs string) {
 	}
 	testutil.NoSecret(t, canary, texts...)
 	assert.NotEmpty(t, err.Error())
+}
+
+// TestConcealHidesSecretsLearnedAtRunTime: a session id the client learns
+// after it was built is hidden from later errors, even in free text.
+func TestConcealHidesSecretsLearnedAtRunTime(t *testing.T) {
+	t.Parallel()
+	const session = "B7F1C0FFEE42SESSION"
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "session "+session+" expired", http.StatusForbidden)
+	})
+	logs := &testutil.Logs{}
+	c := newClient(t, srv.URL, func(cfg *rest.Config) { cfg.Logger = logs.Logger() })
+	for i := range 6 {
+		c.Conceal(fmt.Sprintf("older-session-%d", i)) // more than are kept
+	}
+	c.Conceal(session)
+	c.Conceal(session)
+	_, err := c.Do(t.Context(), &rest.Request{Method: http.MethodGet, Path: "x"})
+	require.ErrorIs(t, err, voip.ErrForbidden)
+	assertNoCanaryOf(t, session, err, logs.String())
+	var apiErr *voip.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Contains(t, apiErr.Body, "session [REDACTED] expired")
 }

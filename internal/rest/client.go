@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -69,7 +72,10 @@ type Client struct {
 	base  *url.URL
 	retry *retryablehttp.Client
 	log   *slog.Logger
-	red   *redact.Redactor
+	red   atomic.Pointer[redact.Redactor] // swapped by Conceal
+
+	learnedMu sync.Mutex
+	learned   []string // secrets learned at run time, newest last
 }
 
 // New validates cfg, applies the defaults and builds the pipeline.
@@ -114,7 +120,8 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{cfg: cfg, base: base, log: log.With("vendor", cfg.Vendor), red: cfg.Redactor}
+	c := &Client{cfg: cfg, base: base, log: log.With("vendor", cfg.Vendor)}
+	c.red.Store(cfg.Redactor)
 
 	inner := &http.Client{Timeout: DefaultTimeout}
 	if cfg.HTTPClient != nil {
@@ -148,8 +155,27 @@ func (c *Client) Vendor() string { return c.cfg.Vendor }
 // BaseURL returns a copy of the base URL.
 func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
 
-// Redactor returns the client's redactor.
-func (c *Client) Redactor() *redact.Redactor { return c.red }
+// Redactor returns the client's redactor, with the secrets given to Conceal.
+func (c *Client) Redactor() *redact.Redactor { return c.red.Load() }
+
+// maxLearned is how many concealed secrets a client keeps: a session id
+// is replaced now and then, and an error may still quote the one before.
+const maxLearned = 4
+
+// Conceal adds a secret learned at run time, such as a session id, to the
+// ones hidden from every later error and log line. The last few are kept.
+func (c *Client) Conceal(secret string) {
+	c.learnedMu.Lock()
+	defer c.learnedMu.Unlock()
+	if slices.Contains(c.learned, secret) {
+		return
+	}
+	c.learned = append(c.learned, secret)
+	if len(c.learned) > maxLearned {
+		c.learned = c.learned[len(c.learned)-maxLearned:]
+	}
+	c.red.Store(c.cfg.Redactor.With(c.learned...))
+}
 
 // Logger returns the client's logger, never nil.
 func (c *Client) Logger() *slog.Logger { return c.log }

@@ -138,7 +138,7 @@ func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response
 	if err != nil {
 		return nil, err
 	}
-	st := &call{idempotent: req.idempotent(), body: req.Body, method: req.Method, u: u, red: c.red}
+	st := &call{idempotent: req.idempotent(), body: req.Body, method: req.Method, u: u, red: c.Redactor()}
 	ctx = context.WithValue(ctx, callKey{}, st)
 
 	var body any
@@ -147,7 +147,7 @@ func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response
 	}
 	rr, err := retryablehttp.NewRequestWithContext(ctx, req.Method, u.String(), body)
 	if err != nil {
-		return nil, c.red.Error(fmt.Errorf("%s: build request: %w", c.cfg.Vendor, err))
+		return nil, c.Redactor().Error(fmt.Errorf("%s: build request: %w", c.cfg.Vendor, err))
 	}
 	for k, vs := range req.Header {
 		rr.Header[k] = vs
@@ -189,7 +189,7 @@ func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response
 // finish reports a body that could not be read, then runs the vendor's Check.
 func (c *Client) finish(resp *Response) (*Response, error) {
 	if err := resp.call.readErr; err != nil {
-		return nil, resp.complete(&voip.APIError{Kind: voip.ErrBadResponse, Err: c.red.Error(err)})
+		return nil, resp.complete(&voip.APIError{Kind: voip.ErrBadResponse, Err: c.Redactor().Error(err)})
 	}
 	if err := c.cfg.Check(resp); err != nil {
 		return nil, resp.complete(err)
@@ -225,7 +225,7 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 // transportError wraps a failure that produced no response. For a request
 // that is not idempotent it says whether the server may have acted on it.
 func (c *Client) transportError(st *call, err error) error {
-	return &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url(), Err: c.red.Error(err), Ambiguous: st.ambiguous()}
+	return &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url(), Err: c.Redactor().Error(err), Ambiguous: st.ambiguous()}
 }
 
 // ambiguous reports a request that is not safe to repeat and may have been
@@ -237,7 +237,7 @@ func (st *call) ambiguous() bool { return !st.idempotent && st.reached.Load() }
 func (r *Response) complete(err error) error {
 	var e *voip.APIError
 	if !errors.As(err, &e) {
-		return r.c.red.Error(err)
+		return r.c.Redactor().Error(err)
 	}
 	if e.Vendor == "" {
 		e.Vendor = r.c.cfg.Vendor
@@ -255,15 +255,15 @@ func (r *Response) complete(err error) error {
 		e.RequestID = r.Header.Get(r.c.cfg.RequestIDHeader)
 	}
 	if e.Body == "" {
-		e.Body = r.c.red.String(excerpt(r.Body))
+		e.Body = r.c.Redactor().String(excerpt(r.Body))
 	}
 	if e.RetryAfter == 0 {
 		e.RetryAfter, _ = retryAfter(r.Header.Get("Retry-After"), time.Now())
 	}
-	e.Message = r.c.red.String(e.Message)
-	e.Code = r.c.red.String(e.Code)
+	e.Message = r.c.Redactor().String(e.Message)
+	e.Code = r.c.Redactor().String(e.Code)
 	if e.Err != nil {
-		e.Err = r.c.red.Error(e.Err)
+		e.Err = r.c.Redactor().Error(e.Err)
 	}
 	// A server or gateway failure may come after the vendor acted, and an
 	// unreadable success hides whether it did: either way the request must

@@ -30,7 +30,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error)
 				args = append(args, "status", resp.StatusCode)
 			}
 			if err != nil {
-				args = append(args, "error", c.red.String(err.Error()))
+				args = append(args, "error", c.Redactor().String(err.Error()))
 			}
 			c.log.WarnContext(ctx, "pbxkit: retrying", args...)
 		}

@@ -61,11 +61,11 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	args := []any{"method", st.method, "url", st.url(), "attempt", attempt, "duration", took}
 	if err != nil {
-		c.log.DebugContext(ctx, "pbxkit: request failed", append(args, "error", c.red.String(err.Error()))...)
+		c.log.DebugContext(ctx, "pbxkit: request failed", append(args, "error", c.Redactor().String(err.Error()))...)
 		return nil, err
 	}
 	args = append(args, "status", resp.StatusCode,
-		"request_headers", c.red.Header(out.Header), "request_body", c.red.String(excerpt(st.body)))
+		"request_headers", c.Redactor().Header(out.Header), "request_body", c.Redactor().String(excerpt(st.body)))
 	c.log.DebugContext(ctx, "pbxkit: request", args...)
 	return resp, nil
 }
