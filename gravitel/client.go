@@ -41,11 +41,10 @@ type Client struct {
 type Option func(*options) error
 
 type options struct {
-	httpClient                 *http.Client
-	logger                     *slog.Logger
-	encoding                   Encoding
-	retryMax                   int
-	retryWaitMin, retryWaitMax time.Duration
+	httpClient *http.Client
+	logger     *slog.Logger
+	encoding   Encoding
+	retries    rest.Retries
 }
 
 // WithHTTPClient sends requests through c. Its Timeout bounds each attempt;
@@ -86,13 +85,11 @@ func WithEncoding(e Encoding) Option {
 // maxWait. MakeCall is never retried once the PBX may have seen it.
 func WithRetries(max int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
-		if max < 0 || minWait <= 0 || maxWait < minWait {
-			return fmt.Errorf("gravitel: WithRetries(%d, %v, %v): want max ≥ 0 and 0 < minWait ≤ maxWait", max, minWait, maxWait)
+		r, err := rest.NewRetries(max, minWait, maxWait)
+		if err != nil {
+			return fmt.Errorf("gravitel: %w", err)
 		}
-		o.retryMax, o.retryWaitMin, o.retryWaitMax = max, minWait, maxWait
-		if max == 0 {
-			o.retryMax = -1 // rest reads 0 as "the default"
-		}
+		o.retries = r
 		return nil
 	}
 }
@@ -129,17 +126,16 @@ func New(endpoint, token string, opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	rc, err := rest.New(rest.Config{
-		Vendor:       Vendor,
-		BaseURL:      u.String(),
-		HTTPClient:   noRedirects(o.httpClient),
-		Logger:       o.logger,
-		Redactor:     redact.New(token),
-		RetryMax:     o.retryMax,
-		RetryWaitMin: o.retryWaitMin,
-		RetryWaitMax: o.retryWaitMax,
-		Check:        checkResponse,
-	})
+	cfg := rest.Config{
+		Vendor:     Vendor,
+		BaseURL:    u.String(),
+		HTTPClient: noRedirects(o.httpClient),
+		Logger:     o.logger,
+		Redactor:   redact.New(token),
+		Check:      checkResponse,
+	}
+	o.retries.Apply(&cfg)
+	rc, err := rest.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("gravitel: %w", err)
 	}

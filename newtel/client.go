@@ -44,13 +44,12 @@ const (
 type Option func(*options) error
 
 type options struct {
-	baseURL                    string
-	httpClient                 *http.Client
-	logger                     *slog.Logger
-	now                        func() time.Time
-	signatures                 signaturePolicy
-	retryMax                   int
-	retryWaitMin, retryWaitMax time.Duration
+	baseURL    string
+	httpClient *http.Client
+	logger     *slog.Logger
+	now        func() time.Time
+	signatures signaturePolicy
+	retries    rest.Retries
 }
 
 // WithBaseURL sends requests to a reseller's copy of the API or to an
@@ -127,13 +126,11 @@ func WithoutSignatureCheck() Option {
 // have seen them.
 func WithRetries(max int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
-		if max < 0 || minWait <= 0 || maxWait < minWait {
-			return fmt.Errorf("newtel: WithRetries(%d, %v, %v): want max ≥ 0 and 0 < minWait ≤ maxWait", max, minWait, maxWait)
+		r, err := rest.NewRetries(max, minWait, maxWait)
+		if err != nil {
+			return fmt.Errorf("newtel: %w", err)
 		}
-		o.retryMax, o.retryWaitMin, o.retryWaitMax = max, minWait, maxWait
-		if max == 0 {
-			o.retryMax = -1 // rest reads 0 as "the default"
-		}
+		o.retries = r
 		return nil
 	}
 }
@@ -161,19 +158,18 @@ func New(accessKey, signKey string, opts ...Option) (*Client, error) {
 	}
 	red := redact.New(accessKey, signKey)
 	c := &Client{accessKey: accessKey, signKey: signKey, now: o.now, signatures: o.signatures}
-	rc, err := rest.New(rest.Config{
-		Vendor:       Vendor,
-		BaseURL:      o.baseURL,
-		HTTPClient:   o.httpClient,
-		Logger:       o.logger,
-		Redactor:     red,
-		RetryMax:     o.retryMax,
-		RetryWaitMin: o.retryWaitMin,
-		RetryWaitMax: o.retryWaitMax,
-		Header:       http.Header{"Accept": {"application/json"}},
-		Sign:         c.sign,
-		Check:        checkResponse,
-	})
+	cfg := rest.Config{
+		Vendor:     Vendor,
+		BaseURL:    o.baseURL,
+		HTTPClient: o.httpClient,
+		Logger:     o.logger,
+		Redactor:   red,
+		Header:     http.Header{"Accept": {"application/json"}},
+		Sign:       c.sign,
+		Check:      checkResponse,
+	}
+	o.retries.Apply(&cfg)
+	rc, err := rest.New(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("newtel: %w", red.Error(err))
 	}

@@ -36,11 +36,10 @@ type Client struct {
 type Option func(*options) error
 
 type options struct {
-	baseURL                    string
-	httpClient                 *http.Client
-	logger                     *slog.Logger
-	retryMax                   int
-	retryWaitMin, retryWaitMax time.Duration
+	baseURL    string
+	httpClient *http.Client
+	logger     *slog.Logger
+	retries    rest.Retries
 }
 
 // WithBaseURL sends every request (REST, recordings and the socket) to the
@@ -85,13 +84,11 @@ func WithLogger(l *slog.Logger) Option {
 // maxWait. MakeCall is never retried once Phonet may have seen it.
 func WithRetries(max int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
-		if max < 0 || minWait <= 0 || maxWait < minWait {
-			return fmt.Errorf("phonet: WithRetries(%d, %v, %v): want max ≥ 0 and 0 < minWait ≤ maxWait", max, minWait, maxWait)
+		r, err := rest.NewRetries(max, minWait, maxWait)
+		if err != nil {
+			return fmt.Errorf("phonet: %w", err)
 		}
-		o.retryMax, o.retryWaitMin, o.retryWaitMax = max, minWait, maxWait
-		if max == 0 {
-			o.retryMax = -1 // rest reads 0 as "the default"
-		}
+		o.retries = r
 		return nil
 	}
 }
@@ -124,17 +121,15 @@ func New(domain, apiKey string, opts ...Option) (*Client, error) {
 	c.base, _ = url.Parse(o.baseURL) // validated by WithBaseURL or built from a valid host
 	c.http = noRedirects(o.httpClient)
 	cfg := rest.Config{
-		Vendor:       Vendor,
-		BaseURL:      o.baseURL,
-		HTTPClient:   c.http,
-		Logger:       o.logger,
-		Redactor:     red,
-		RetryMax:     o.retryMax,
-		RetryWaitMin: o.retryWaitMin,
-		RetryWaitMax: o.retryWaitMax,
-		Sign:         c.sign,
-		Check:        checkAPI,
+		Vendor:     Vendor,
+		BaseURL:    o.baseURL,
+		HTTPClient: c.http,
+		Logger:     o.logger,
+		Redactor:   red,
+		Sign:       c.sign,
+		Check:      checkAPI,
 	}
+	o.retries.Apply(&cfg)
 	var err error
 	if c.api, err = rest.New(cfg); err != nil {
 		return nil, fmt.Errorf("phonet: %w", err)
