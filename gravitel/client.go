@@ -129,7 +129,7 @@ func New(endpoint, token string, opts ...Option) (*Client, error) {
 	cfg := rest.Config{
 		Vendor:     Vendor,
 		BaseURL:    u.String(),
-		HTTPClient: noRedirects(o.httpClient),
+		HTTPClient: rest.NoRedirects(o.httpClient),
 		Logger:     o.logger,
 		Redactor:   redact.New(token),
 		Check:      checkResponse,
@@ -144,18 +144,6 @@ func New(endpoint, token string, opts ...Option) (*Client, error) {
 
 // endpointPath is where a tenant's PBX serves the CRM API.
 const endpointPath = "/sys/crm_api.wcgp"
-
-// noRedirects copies c (or a default client) so that a redirect comes back
-// as the response instead of being followed.
-func noRedirects(c *http.Client) *http.Client {
-	out := &http.Client{Timeout: rest.DefaultTimeout}
-	if c != nil {
-		copied := *c
-		out = &copied
-	}
-	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return out
-}
 
 // command is one CRM → PBX command: its name and its parameters, empty ones
 // left out.

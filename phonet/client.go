@@ -119,7 +119,7 @@ func New(domain, apiKey string, opts ...Option) (*Client, error) {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.base, _ = url.Parse(o.baseURL) // validated by WithBaseURL or built from a valid host
-	c.http = noRedirects(o.httpClient)
+	c.http = rest.NoRedirects(o.httpClient)
 	cfg := rest.Config{
 		Vendor:     Vendor,
 		BaseURL:    o.baseURL,
@@ -152,19 +152,6 @@ func validHost(h string) bool {
 	}
 	u, err := url.Parse("https://" + h)
 	return err == nil && u.Host == h && u.Hostname() != ""
-}
-
-// noRedirects copies c (or a default client) so that redirects come back as
-// responses: Phonet answers an expired session with a redirect to its login
-// page, which must be seen to re-authorize rather than followed to a 200.
-func noRedirects(c *http.Client) *http.Client {
-	out := &http.Client{Timeout: rest.DefaultTimeout}
-	if c != nil {
-		copied := *c
-		out = &copied
-	}
-	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return out
 }
 
 // sign sets the session cookie on every attempt, so that a retry after a

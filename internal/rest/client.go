@@ -123,11 +123,7 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, base: base, log: log.With("vendor", cfg.Vendor)}
 	c.red.Store(cfg.Redactor)
 
-	inner := &http.Client{Timeout: DefaultTimeout}
-	if cfg.HTTPClient != nil {
-		copied := *cfg.HTTPClient
-		inner = &copied
-	}
+	inner := NoRedirects(cfg.HTTPClient)
 	next := inner.Transport
 	if next == nil {
 		next = http.DefaultTransport
@@ -179,6 +175,22 @@ func (c *Client) Conceal(secret string) {
 
 // Logger returns the client's logger, never nil.
 func (c *Client) Logger() *slog.Logger { return c.log }
+
+// NoRedirects returns a copy of c (nil: a client with DefaultTimeout) that
+// hands a redirect back as the response instead of following it. The
+// pipeline never follows one: Go would repeat a redirected POST as a bodiless
+// GET (301, 302) or send its body, credentials included, to whatever host
+// the Location names (307, 308). A 3xx reaches the vendor's Check instead,
+// which knows what it means (a wrong tenant, an expired session).
+func NoRedirects(c *http.Client) *http.Client {
+	out := &http.Client{Timeout: DefaultTimeout}
+	if c != nil {
+		copied := *c
+		out = &copied
+	}
+	out.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return out
+}
 
 // keepLastResponse hands the last response to the caller when there is one,
 // so that the vendor's error body reaches its decoder instead of being

@@ -291,10 +291,14 @@ func excerpt(b []byte) string {
 }
 
 // CheckStatus is the default Check: any status outside 2xx is an error
-// classified by voip.StatusKind.
+// classified by voip.StatusKind; a redirect, which the pipeline does not
+// follow, matches voip.ErrNotFound and names its Location.
 func CheckStatus(resp *Response) error {
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
 		return nil
+	case s >= 300 && s < 400:
+		return &voip.APIError{Kind: voip.ErrNotFound, Message: "redirected to " + resp.Header.Get("Location")}
 	}
 	return &voip.APIError{}
 }

@@ -23,6 +23,11 @@
 // bounds the whole call, waits included, while the HTTP client's Timeout
 // bounds each attempt.
 //
+// # Redirects
+//
+// Redirects are never followed (see [NoRedirects]): a 3xx is an answer for
+// the vendor's Check.
+//
 // # Signing
 //
 // [Config].Sign runs on every attempt, inside the transport under the retry

@@ -2,11 +2,14 @@ package rest
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/pbxkit/pbxkit/voip"
 )
 
 func TestResolveKeepsThePathPrefix(t *testing.T) {
@@ -97,4 +100,23 @@ func TestNewValidatesConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "v", c.Vendor())
 	assert.Equal(t, "https://h/api", c.BaseURL().String())
+}
+
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	t.Parallel()
+	var elsewhere int
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere++ }))
+	t.Cleanup(other.Close)
+	for _, status := range []int{http.StatusMovedPermanently, http.StatusFound, http.StatusTemporaryRedirect, http.StatusPermanentRedirect} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, other.URL+"/steal", status)
+		}))
+		t.Cleanup(srv.Close)
+		c, err := New(Config{Vendor: "v", BaseURL: srv.URL + "/api/", HTTPClient: &http.Client{}})
+		require.NoError(t, err)
+		_, err = c.Do(t.Context(), &Request{Method: http.MethodPost, Path: "x", Body: []byte(`{"token":"t"}`)})
+		assert.ErrorIs(t, err, voip.ErrNotFound, "%d", status)
+		assert.ErrorContains(t, err, other.URL+"/steal")
+	}
+	assert.Zero(t, elsewhere, "the body never went to the Location")
 }
