@@ -302,6 +302,9 @@ func (s *Stream) Call(ctx context.Context, to string) error {
 	if to == "" {
 		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: "click2call needs a number"}
 	}
+	if err := ctx.Err(); err != nil {
+		return err // nothing was sent
+	}
 	select {
 	case s.calls <- struct{}{}:
 	case <-ctx.Done():

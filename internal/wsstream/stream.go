@@ -110,6 +110,11 @@ func (s *Stream[T]) Send(ctx context.Context, typ websocket.MessageType, data []
 	if s.ctx.Err() != nil {
 		return ErrClosed
 	}
+	if err := ctx.Err(); err != nil {
+		// Checked here because a write under a dead context closes the
+		// connection in coder/websocket.
+		return err
+	}
 	s.mu.Lock()
 	ws := s.conn
 	s.mu.Unlock()
