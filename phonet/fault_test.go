@@ -81,7 +81,14 @@ func TestFaultMatrix(t *testing.T) {
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			s, c := newStubTimeout(t, faults[name], faultTimeout)
+			// Only the slow fault needs a short per-attempt timeout; the
+			// others get a long one, so that a loaded machine cannot turn
+			// them into timeouts.
+			timeout := 5 * time.Second
+			if name == "slow" {
+				timeout = faultTimeout
+			}
+			s, c := newStubTimeout(t, faults[name], timeout)
 			_, err := c.MakeCall(t.Context(), "001", "380931234567")
 			require.Error(t, err)
 			assert.Equal(t, want.makeCallHits, s.hits.Load(), "makeCall attempts")
@@ -91,14 +98,16 @@ func TestFaultMatrix(t *testing.T) {
 				assert.ErrorIs(t, err, voip.ErrAmbiguous)
 			}
 
-			s2, c2 := newStubTimeout(t, faults[name], faultTimeout)
+			s2, c2 := newStubTimeout(t, faults[name], timeout)
 			_, err = c2.Users(t.Context())
 			require.Error(t, err)
 			switch name {
 			case "reset":
-				// net/http itself repeats a GET once on a reused connection
-				// that was reset, before the retry layer sees it.
-				assert.InDelta(t, want.readHits, s2.hits.Load(), 1, "read attempts")
+				// net/http itself may repeat a GET on a reused connection
+				// that was reset (the authorize call's), before the retry
+				// layer sees it: at most once per attempt.
+				assert.GreaterOrEqual(t, s2.hits.Load(), want.readHits, "read attempts")
+				assert.LessOrEqual(t, s2.hits.Load(), 2*want.readHits, "read attempts")
 			case "slow":
 				// On a loaded machine an attempt may time out before the
 				// server's handler counts it.
