@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/pbxkit/pbxkit/gravitel"
+	"github.com/pbxkit/pbxkit/voip"
 )
 
 func TestNewValidates(t *testing.T) {
@@ -82,9 +83,10 @@ func TestMakeCall(t *testing.T) {
 	assert.Empty(t, calls[0].CLID)
 
 	_, err = c.MakeCall(t.Context(), gravitel.MakeCallRequest{Phone: "+", User: "admin"})
-	assert.ErrorContains(t, err, "no digits")
+	assert.ErrorIs(t, err, voip.ErrInvalidPhone)
 	_, err = c.MakeCall(t.Context(), gravitel.MakeCallRequest{Phone: "79101234567"})
-	assert.ErrorContains(t, err, "empty user")
+	assert.ErrorIs(t, err, voip.ErrBadRequest)
+	assert.EqualError(t, err, "gravitel: MakeCall: user: empty")
 	assert.Len(t, srv.Calls(), 1, "invalid requests are not sent")
 }
 

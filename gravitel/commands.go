@@ -11,6 +11,7 @@ import (
 
 	"github.com/pbxkit/pbxkit/internal/lenient"
 	"github.com/pbxkit/pbxkit/internal/rest"
+	"github.com/pbxkit/pbxkit/voip"
 )
 
 // The command names, spelt as live PBXs accepted them (see the package doc).
@@ -85,41 +86,56 @@ func (c *Client) Groups(ctx context.Context, user string) ([]Group, error) {
 // MakeCallRequest is a click-to-call: the PBX rings User first and, when they
 // pick up, dials Phone.
 type MakeCallRequest struct {
-	// Phone is the client's number. It is sent as the E.164 digits the
-	// protocol asks for, without "+" (a PBX of this protocol rejected it):
-	// "+7 (916) 123-45-67" and "8 916 123-45-67" both go as "79161234567".
-	// What does not read as a phone number (an extension, "101") goes as
-	// typed, with its punctuation dropped.
+	// Phone is the client's number, in any form voip.NormalizePhone reads
+	// (national forms as Russian ones, the protocol's PBXs being Russian
+	// first), or an internal number of up to six digits. It is sent as
+	// the E.164 digits the protocol asks for, without "+" (a PBX of this
+	// protocol rejected it): "+7 (916) 123-45-67" and "8 916 123-45-67"
+	// both go as "79161234567". Anything else is refused before sending.
 	Phone string
 	// User is the employee: a login, "login@tenant", an extension or a direct
 	// number.
 	User string
 	// CLID is the caller ID shown to the client (Gravitel only); optional.
-	// It is sent like Phone.
+	// It is checked and sent like Phone.
 	CLID string
 }
 
 // MakeCall starts a call and returns its id, which the PBX's events and
 // history later carry as callid. The id is empty when the PBX returns none.
 //
+// An empty User, or a Phone or CLID that is not a number, is a
+// *voip.ArgError (matching voip.ErrBadRequest, and voip.ErrInvalidPhone for
+// a number), and nothing is sent.
+//
 // MakeCall is never retried once the PBX may have received it: an error
 // matching voip.ErrAmbiguous means the call may be ringing. That includes
 // a ctx that ends while the request is out, and a 2xx answer that cannot be
 // read (the PBX accepted the call; only its id was lost).
 func (c *Client) MakeCall(ctx context.Context, req MakeCallRequest) (string, error) {
-	phone := dialNumber(req.Phone)
+	return c.makeCall(ctx, "MakeCall", req)
+}
+
+func (c *Client) makeCall(ctx context.Context, fn string, req MakeCallRequest) (string, error) {
 	user := strings.TrimSpace(req.User)
-	switch {
-	case phone == "":
-		return "", fmt.Errorf("gravitel: MakeCall: phone %q has no digits", req.Phone)
-	case user == "":
-		return "", errors.New("gravitel: MakeCall: empty user")
+	if user == "" {
+		return "", argError(fn, "user", errors.New("empty"))
+	}
+	phone, err := dialNumber(req.Phone)
+	if err != nil {
+		return "", argError(fn, "phone", err)
+	}
+	var clid string
+	if strings.TrimSpace(req.CLID) != "" {
+		if clid, err = dialNumber(req.CLID); err != nil {
+			return "", argError(fn, "clid", err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return "", err // nothing was sent
 	}
 	cmd := command{name: cmdMakeCall, idempotency: rest.NotIdempotent}.
-		with("phone", phone).with("user", user).with("clid", dialNumber(req.CLID))
+		with("phone", phone).with("user", user).with("clid", clid)
 	resp, err := c.do(ctx, cmd)
 	if err != nil {
 		return "", err
@@ -131,31 +147,20 @@ func (c *Client) MakeCall(ctx context.Context, req MakeCallRequest) (string, err
 	return id, nil
 }
 
-// dialNumber is a number for makeCall: the E.164 digits, without "+", of
-// what reads as a phone number (national forms as Russian ones, the
-// protocol's PBXs being Russian first), and dialDigits of anything else.
-func dialNumber(s string) string {
-	if e164 := phone(s); len(e164) > 1 && e164[0] == '+' && dialDigits(e164[1:]) == e164[1:] {
-		return e164[1:]
+// dialNumber is a number for makeCall: the E.164 digits, without "+", of a
+// phone number, or an internal number as typed. Anything else is an error
+// matching voip.ErrInvalidPhone.
+func dialNumber(s string) (string, error) {
+	n, err := voip.NormalizePhone(s, region)
+	if err != nil {
+		return "", err
 	}
-	return dialDigits(s)
+	return strings.TrimPrefix(n, "+"), nil
 }
 
-// dialDigits keeps the digits of a number typed by a human, and leaves
-// anything with letters (a SIP login) as it is.
-func dialDigits(s string) string {
-	s = strings.TrimSpace(s)
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case strings.ContainsRune("+-() .", r):
-		default:
-			return s
-		}
-	}
-	return b.String()
+// argError is an argument of fn refused before anything was sent.
+func argError(fn, arg string, err error) error {
+	return &voip.ArgError{Vendor: Vendor, Func: fn, Arg: arg, Err: err}
 }
 
 // callID reads makeCall's answer in each shape seen: Gravitel's
@@ -196,7 +201,7 @@ func callID(body []byte) (string, error) {
 // the one behind their personal line.
 func (c *Client) SubscribeOnCalls(ctx context.Context, user string, on bool, groupID string) error {
 	if strings.TrimSpace(user) == "" {
-		return errors.New("gravitel: SubscribeOnCalls: empty user")
+		return argError("SubscribeOnCalls", "user", errors.New("empty"))
 	}
 	cmd := command{name: cmdSubscribeOnCalls, idempotency: rest.Idempotent}.
 		with("user", user).with("status", onOff(on)).with("group_id", groupID)
@@ -205,8 +210,11 @@ func (c *Client) SubscribeOnCalls(ctx context.Context, user string, on bool, gro
 
 // SubscriptionStatus reports whether user takes the calls of groupID.
 func (c *Client) SubscriptionStatus(ctx context.Context, user, groupID string) (bool, error) {
-	if strings.TrimSpace(user) == "" || strings.TrimSpace(groupID) == "" {
-		return false, errors.New("gravitel: SubscriptionStatus: user and groupID are required")
+	if strings.TrimSpace(user) == "" {
+		return false, argError("SubscriptionStatus", "user", errors.New("empty"))
+	}
+	if strings.TrimSpace(groupID) == "" {
+		return false, argError("SubscriptionStatus", "groupID", errors.New("empty"))
 	}
 	var out struct {
 		Status lenient.String `json:"status"`
@@ -226,7 +234,7 @@ func (c *Client) SubscriptionStatus(ctx context.Context, user, groupID string) (
 // SetDND turns user's do-not-disturb on or off.
 func (c *Client) SetDND(ctx context.Context, user string, on bool) error {
 	if strings.TrimSpace(user) == "" {
-		return errors.New("gravitel: SetDND: empty user")
+		return argError("SetDND", "user", errors.New("empty"))
 	}
 	return c.ack(ctx, command{name: cmdSetDND, idempotency: rest.Idempotent}.with("user", user).with("state", strconv.FormatBool(on)))
 }
@@ -234,7 +242,7 @@ func (c *Client) SetDND(ctx context.Context, user string, on bool) error {
 // GetDND reports whether user's do-not-disturb is on.
 func (c *Client) GetDND(ctx context.Context, user string) (bool, error) {
 	if strings.TrimSpace(user) == "" {
-		return false, errors.New("gravitel: GetDND: empty user")
+		return false, argError("GetDND", "user", errors.New("empty"))
 	}
 	var out struct {
 		State lenient.String `json:"state"`

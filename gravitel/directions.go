@@ -22,7 +22,7 @@ const (
 )
 
 func newOutgoingCalls() *outgoingCalls {
-	return &outgoingCalls{calls: ttlset.New(outgoingTTL, outgoingMax)}
+	return &outgoingCalls{calls: ttlset.New(outgoingMax)}
 }
 
 // direct sets ev.Direction from what the calls seen so far say, and
@@ -33,9 +33,9 @@ func (o *outgoingCalls) direct(hook *Webhook, ev *voip.Event) {
 	}
 	switch hook.EventType {
 	case EventOutgoing:
-		o.calls.Add(hook.CallID, hook.ReceivedAt)
+		o.calls.Add(hook.CallID, "", outgoingTTL, hook.ReceivedAt)
 	case EventAccepted, EventCompleted, EventCancelled:
-		if o.calls.Has(hook.CallID, hook.ReceivedAt) {
+		if _, ok := o.calls.Get(hook.CallID, hook.ReceivedAt); ok {
 			ev.Direction = voip.DirectionOut
 		}
 	}

@@ -36,10 +36,11 @@ func (c *Client) Members(ctx context.Context) ([]voip.Member, error) {
 	return out, nil
 }
 
-// GenerateCall is MakeCall with user ext: the PBX rings ext, then phone. It
-// is never retried on an ambiguous failure.
+// GenerateCall is MakeCall with user ext: the PBX rings ext, then phone. An
+// empty ext, or a phone that is not a number, is a *voip.ArgError and
+// nothing is sent. It is never retried on an ambiguous failure.
 func (c *Client) GenerateCall(ctx context.Context, ext, phone string) (string, error) {
-	return c.MakeCall(ctx, MakeCallRequest{User: ext, Phone: phone})
+	return c.makeCall(ctx, "GenerateCall", MakeCallRequest{User: ext, Phone: phone})
 }
 
 // historyWindow is how far around a call's start CallLink searches the

@@ -28,9 +28,13 @@ func TestProviderContract(t *testing.T) {
 	srv, c := newEmulator(t)
 	bad, err := gravitel.New(srv.Endpoint(), "wrong-key-123456")
 	require.NoError(t, err)
+	down, err := gravitel.New(voiptest.UnreachableURL(t), pbxKey, gravitel.WithRetries(0, time.Millisecond, time.Millisecond))
+	require.NoError(t, err)
 	voiptest.TestProvider(t, c,
 		voiptest.WithCall("701", "+79001234567"),
 		voiptest.WithBadCredentials(bad),
+		voiptest.WithUnreachable(down),
+		voiptest.WithRequests(func() int { return len(srv.Requests()) }),
 		voiptest.WithRecording(recordedCall(srv)),
 	)
 }

@@ -110,9 +110,12 @@ func direction(s string) (voip.Direction, bool) {
 	return voip.DirectionUnknown, false
 }
 
+// region is the default region of numbers without a country code: the
+// protocol's PBXs are Russian first.
+const region = "RU"
+
 // phone is a party field in E.164 when it is a number, as sent otherwise.
-// The protocol's PBXs are Russian first.
-func phone(raw string) string { return voip.Party(raw, "RU") }
+func phone(raw string) string { return voip.Party(raw, region) }
 
 // Call returns the record as a voip.Call. Duration is wait plus talk, and
 // AnsweredAt is start plus wait when there was a talk. The history gives no

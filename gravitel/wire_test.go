@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +62,12 @@ func newWire(t *testing.T, answers map[string]string) *wire {
 		_, _ = rw.Write([]byte(`{"error":"Invalid parameters: [cmd]"}`))
 	})
 	return w
+}
+
+func (w *wire) requests() []sentRequest {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.sent)
 }
 
 func (w *wire) last() sentRequest {
@@ -136,7 +143,8 @@ func TestDocSamplesOnTheWire(t *testing.T) {
 }
 
 // TestMakeCallSendsE164Digits: the spec asks for E.164 digits; national and
-// punctuated forms are brought to them, anything else goes as typed.
+// punctuated forms are brought to them, an internal number goes as typed,
+// and anything else is refused before sending.
 func TestMakeCallSendsE164Digits(t *testing.T) {
 	t.Parallel()
 	w := newWire(t, map[string]string{"makeCall": "commands/makecall.json"})
@@ -148,7 +156,6 @@ func TestMakeCallSendsE164Digits(t *testing.T) {
 		{"9161234567", "", "79161234567", ""},
 		{"+380 50 123 4567", "", "380501234567", ""},
 		{"101", "", "101", ""},
-		{"sip:alice", "", "sip:alice", ""},
 	} {
 		_, err := c.MakeCall(t.Context(), gravitel.MakeCallRequest{User: "admin", Phone: tc.phone, CLID: tc.clid})
 		require.NoError(t, err, tc.phone)
@@ -156,6 +163,21 @@ func TestMakeCallSendsE164Digits(t *testing.T) {
 		assert.Equal(t, tc.wantPhone, got["phone"], tc.phone)
 		assert.Equal(t, tc.wantCLID, got["clid"], tc.clid)
 	}
+	sent := len(w.requests())
+	for _, tc := range []struct{ phone, clid, arg string }{
+		{"sip:alice", "", "phone"},
+		{"+7 abc", "", "phone"},
+		{"not a phone", "", "phone"},
+		{"+79161234567", "ACME", "clid"},
+	} {
+		_, err := c.MakeCall(t.Context(), gravitel.MakeCallRequest{User: "admin", Phone: tc.phone, CLID: tc.clid})
+		assert.ErrorIs(t, err, voip.ErrInvalidPhone, tc.phone)
+		assert.ErrorIs(t, err, voip.ErrBadRequest, tc.phone)
+		var argErr *voip.ArgError
+		require.ErrorAs(t, err, &argErr, tc.phone)
+		assert.Equal(t, tc.arg, argErr.Arg)
+	}
+	assert.Len(t, w.requests(), sent, "refused numbers are never sent")
 }
 
 // TestRedirectIsNotFollowed: a redirect (a wrong tenant, or http for https)

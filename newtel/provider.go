@@ -2,6 +2,8 @@ package newtel
 
 import (
 	"context"
+	"errors"
+	"strings"
 
 	"github.com/pbxkit/pbxkit/voip"
 )
@@ -27,7 +29,17 @@ func (c *Client) Members(ctx context.Context) ([]voip.Member, error) {
 // phone as the destination. The method is unconfirmed (see the package
 // documentation), and its answer may carry no call id, in which case the
 // id is "". It is never retried on an ambiguous failure.
+//
+// An empty ext, or a phone that is not a number, is a *voip.ArgError
+// (matching voip.ErrBadRequest, and voip.ErrInvalidPhone for the phone),
+// and nothing is sent.
 func (c *Client) GenerateCall(ctx context.Context, ext, phone string) (string, error) {
+	if strings.TrimSpace(ext) == "" {
+		return "", argError("GenerateCall", "ext", errors.New("empty"))
+	}
+	if _, err := voip.NormalizePhone(phone, "RU"); err != nil {
+		return "", argError("GenerateCall", "phone", err)
+	}
 	d, err := c.StartSimpleCall(ctx, SimpleCallRequest{SrcNumber: ext, DstNumber: phone})
 	if err != nil {
 		return "", err

@@ -2,6 +2,7 @@ package newtel_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,9 +18,14 @@ func TestProviderContract(t *testing.T) {
 	srv, c := newEmulator(t)
 	bad, err := newtel.New(accessKey, "0000"+signKey[4:], newtel.WithBaseURL(srv.BaseURL()))
 	require.NoError(t, err)
+	down, err := newtel.New(accessKey, signKey, newtel.WithBaseURL(voiptest.UnreachableURL(t)+"/"),
+		newtel.WithRetries(0, time.Millisecond, time.Millisecond))
+	require.NoError(t, err)
 	voiptest.TestProvider(t, c,
 		voiptest.WithCall("100", "+79001234567"),
 		voiptest.WithBadCredentials(bad),
+		voiptest.WithUnreachable(down),
+		voiptest.WithRequests(func() int { return len(srv.Requests()) }),
 		voiptest.WithRecording(voip.Call{ID: "vpbx-1", RecordingURL: srv.URL + "/records/vpbx-1.mp3"}),
 	)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/pbxkit/pbxkit/internal/rest"
@@ -51,7 +50,7 @@ type passwordCallWire struct {
 // It is sent at most once: an error matching voip.ErrAmbiguous means the
 // phone may be ringing.
 func (c *Client) StartPasswordCall(ctx context.Context, r PasswordCallRequest) (*CallDetails, error) {
-	dst, err := wireNumber(r.DstNumber)
+	dst, err := wireNumber("StartPasswordCall", "DstNumber", r.DstNumber)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +63,7 @@ func (c *Client) StartPasswordCall(ctx context.Context, r PasswordCallRequest) (
 // Status stays empty or "null" while the call is in progress.
 func (c *Client) PasswordCallStatus(ctx context.Context, callID string) (*CallDetails, error) {
 	if strings.TrimSpace(callID) == "" {
-		return nil, errors.New("newtel: PasswordCallStatus: empty call id")
+		return nil, argError("PasswordCallStatus", "callID", errors.New("empty"))
 	}
 	return c.details(ctx, MethodPasswordCallStatus, rest.Idempotent, map[string]string{"callId": callID})
 }
@@ -80,7 +79,7 @@ type VoicePasswordCallRequest struct {
 // (call-password/start-voice-password-call; one source). It is sent at most
 // once.
 func (c *Client) StartVoicePasswordCall(ctx context.Context, r VoicePasswordCallRequest) (*CallDetails, error) {
-	dst, err := wireNumber(r.DstNumber)
+	dst, err := wireNumber("StartVoicePasswordCall", "DstNumber", r.DstNumber)
 	if err != nil {
 		return nil, err
 	}
@@ -114,23 +113,23 @@ type inboundCallWire struct {
 // StartInboundCallWaiting starts Call Password ID
 // (call-verification/start-inbound-call-waiting). It is sent at most once.
 func (c *Client) StartInboundCallWaiting(ctx context.Context, r InboundCallRequest) (*CallDetails, error) {
-	return c.inbound(ctx, MethodStartInboundCallWaiting, r)
+	return c.inbound(ctx, "StartInboundCallWaiting", MethodStartInboundCallWaiting, r)
 }
 
 // StartWaitingModeBusy is StartInboundCallWaiting under its newer name
 // (call-password-id/start-waiting-mode-busy), which answers the user's call
 // with busy so that it costs them nothing. It is sent at most once.
 func (c *Client) StartWaitingModeBusy(ctx context.Context, r InboundCallRequest) (*CallDetails, error) {
-	return c.inbound(ctx, MethodStartWaitingModeBusy, r)
+	return c.inbound(ctx, "StartWaitingModeBusy", MethodStartWaitingModeBusy, r)
 }
 
-func (c *Client) inbound(ctx context.Context, method string, r InboundCallRequest) (*CallDetails, error) {
-	client, err := wireNumber(r.ClientNumber)
+func (c *Client) inbound(ctx context.Context, fn, method string, r InboundCallRequest) (*CallDetails, error) {
+	client, err := wireNumber(fn, "ClientNumber", r.ClientNumber)
 	if err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(r.CallbackLink) == "" {
-		return nil, fmt.Errorf("newtel: %s: empty CallbackLink", method)
+		return nil, argError(fn, "CallbackLink", errors.New("empty"))
 	}
 	return c.details(ctx, method, rest.NotIdempotent, inboundCallWire{
 		ClientNumber: client, CallbackLink: r.CallbackLink, Timeout: r.Timeout, UserData: r.UserData,
@@ -166,14 +165,14 @@ type simpleCallWire struct {
 func (c *Client) StartSimpleCall(ctx context.Context, r SimpleCallRequest) (*CallDetails, error) {
 	var w simpleCallWire
 	var err error
-	if w.DstNumber, err = wireNumber(r.DstNumber); err != nil {
+	if w.SrcNumber, err = wireNumber("StartSimpleCall", "SrcNumber", r.SrcNumber); err != nil {
 		return nil, err
 	}
-	if w.SrcNumber, err = wireNumber(r.SrcNumber); err != nil {
+	if w.DstNumber, err = wireNumber("StartSimpleCall", "DstNumber", r.DstNumber); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(r.CallerID) != "" {
-		if w.CallerID, err = wireNumber(r.CallerID); err != nil {
+		if w.CallerID, err = wireNumber("StartSimpleCall", "CallerID", r.CallerID); err != nil {
 			return nil, err
 		}
 	}
@@ -188,7 +187,7 @@ func (c *Client) StartSimpleCall(ctx context.Context, r SimpleCallRequest) (*Cal
 func (c *Client) WidgetConfig(ctx context.Context, internalNumber string) (json.RawMessage, error) {
 	n := strings.TrimSpace(internalNumber)
 	if n == "" {
-		return nil, errors.New("newtel: WidgetConfig: empty internal number")
+		return nil, argError("WidgetConfig", "internalNumber", errors.New("empty"))
 	}
 	// The seed article sends the number as a JSON number. One with a
 	// leading zero ("0100") cannot be a JSON number and stays a string,
@@ -227,12 +226,18 @@ func (c *Client) details(ctx context.Context, method string, idem rest.Idempoten
 
 // wireNumber is a phone number as New-Tel takes it: international digits
 // without "+". An internal number (up to six digits) is kept as it is.
-func wireNumber(raw string) (string, error) {
+// A number that is not one is a *voip.ArgError naming fn and arg.
+func wireNumber(fn, arg, raw string) (string, error) {
 	n, err := voip.NormalizePhone(raw, "RU")
 	if err != nil {
-		return "", fmt.Errorf("newtel: %w", err)
+		return "", argError(fn, arg, err)
 	}
 	return strings.TrimPrefix(n, "+"), nil
+}
+
+// argError is an argument of fn refused before anything was sent.
+func argError(fn, arg string, err error) error {
+	return &voip.ArgError{Vendor: Vendor, Func: fn, Arg: arg, Err: err}
 }
 
 func flag(b bool) int {

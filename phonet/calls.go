@@ -31,8 +31,14 @@ type makeCallResponse struct {
 }
 
 // MakeCall rings the employee's extension legExt first and, when they
-// answer, dials otherLegNum, which is sent as given ("+380…" or "380…":
-// both forms appear in public code). It returns the new call's uuid.
+// answer, dials otherLegNum. It returns the new call's uuid.
+//
+// otherLegNum is read by voip.NormalizePhone (national numbers as
+// Ukrainian ones) and sent in E.164 with its "+", as the most complete
+// public client sends it; an internal number of up to six digits goes as
+// typed. An empty legExt, or an otherLegNum that is not a number, is a
+// *voip.ArgError (matching voip.ErrBadRequest, and voip.ErrInvalidPhone for
+// the number), and nothing is sent.
 //
 // MakeCall places a real call, so it is sent at most once: a failure that
 // leaves unknown whether Phonet acted on it matches voip.ErrAmbiguous and is
@@ -40,11 +46,19 @@ type makeCallResponse struct {
 // page) leads to a new authorize and one more try, since a refused request
 // was not processed.
 func (c *Client) MakeCall(ctx context.Context, legExt, otherLegNum string) (string, error) {
-	legExt, otherLegNum = strings.TrimSpace(legExt), strings.TrimSpace(otherLegNum)
-	if legExt == "" || otherLegNum == "" {
-		return "", &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: "MakeCall needs legExt and otherLegNum"}
+	return c.makeCall(ctx, "MakeCall", legExt, otherLegNum)
+}
+
+func (c *Client) makeCall(ctx context.Context, fn, legExt, otherLegNum string) (string, error) {
+	legExt = strings.TrimSpace(legExt)
+	if legExt == "" {
+		return "", argError(fn, "ext", errors.New("empty"))
 	}
-	req, err := rest.JSONRequest(http.MethodPost, pathMakeCall, makeCallRequest{LegExt: legExt, OtherLegNum: otherLegNum})
+	number, err := voip.NormalizePhone(otherLegNum, region)
+	if err != nil {
+		return "", argError(fn, "phone", err)
+	}
+	req, err := rest.JSONRequest(http.MethodPost, pathMakeCall, makeCallRequest{LegExt: legExt, OtherLegNum: number})
 	if err != nil {
 		return "", err
 	}
@@ -60,6 +74,11 @@ func (c *Client) MakeCall(ctx context.Context, legExt, otherLegNum string) (stri
 	return string(out.UUID), nil
 }
 
+// argError is an argument of fn refused before anything was sent.
+func argError(fn, arg string, err error) error {
+	return &voip.ArgError{Vendor: Vendor, Func: fn, Arg: arg, Err: err}
+}
+
 // HangupCall ends the active call uuid: GET /rest/calls/active/{uuid}/hangup,
 // with the Content-Type every public client sends. Phonet answers with an
 // empty body, which is not read. Hanging up twice is harmless, so it is
@@ -67,7 +86,7 @@ func (c *Client) MakeCall(ctx context.Context, legExt, otherLegNum string) (stri
 func (c *Client) HangupCall(ctx context.Context, uuid string) error {
 	uuid = strings.TrimSpace(uuid)
 	if uuid == "" {
-		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: "HangupCall needs a uuid"}
+		return argError("HangupCall", "uuid", errors.New("empty"))
 	}
 	_, err := c.get(ctx, "/rest/calls/active/"+url.PathEscape(uuid)+"/hangup", nil)
 	return err

@@ -111,7 +111,7 @@ func TestMakeCallAndHangup(t *testing.T) {
 	id, err := c.MakeCall(t.Context(), "001", "380931234567")
 	require.NoError(t, err)
 	assert.Len(t, id, 32)
-	assert.Equal(t, []phonettest.PlacedCall{{UUID: id, Ext: "001", To: "380931234567"}}, srv.Placed())
+	assert.Equal(t, []phonettest.PlacedCall{{UUID: id, Ext: "001", To: "+380931234567"}}, srv.Placed(), "sent in E.164")
 
 	active, err := c.ActiveCalls(t.Context())
 	require.NoError(t, err)
@@ -135,6 +135,12 @@ func TestMakeCallAndHangup(t *testing.T) {
 	assert.ErrorIs(t, err, voip.ErrBadRequest)
 	_, err = c.MakeCall(t.Context(), "", "380931234567")
 	assert.ErrorIs(t, err, voip.ErrBadRequest)
+	_, err = c.MakeCall(t.Context(), "001", "+38 abc")
+	assert.ErrorIs(t, err, voip.ErrInvalidPhone)
+	var argErr *voip.ArgError
+	require.ErrorAs(t, err, &argErr)
+	assert.Equal(t, "phone", argErr.Arg)
+	assert.Len(t, srv.Placed(), 1, "refused numbers are never sent")
 }
 
 func TestHistoryPagesUntilAShortPage(t *testing.T) {

@@ -62,9 +62,10 @@ type WebhookConfig struct {
 }
 
 type webhookServer struct {
-	cfg   WebhookConfig
-	token [sha256.Size]byte
-	seen  *ttlset.Set // nil when deduplication is off
+	cfg    WebhookConfig
+	token  [sha256.Size]byte
+	seen   *ttlset.Set // nil when deduplication is off
+	window time.Duration
 }
 
 // NewWebhookHandler returns the http.Handler for the URLs configured in
@@ -88,7 +89,7 @@ func NewWebhookHandler(cfg WebhookConfig) (http.Handler, error) {
 		cfg.DedupeWindow = DefaultDedupeWindow
 	}
 	if cfg.DedupeWindow > 0 {
-		s.seen = ttlset.New(cfg.DedupeWindow, maxDedupeKeys)
+		s.seen, s.window = ttlset.New(maxDedupeKeys), cfg.DedupeWindow
 	}
 	return &voip.Webhook{
 		Methods: []string{http.MethodPost, http.MethodGet},
@@ -179,7 +180,7 @@ func (s *webhookServer) deliver(ctx context.Context, ev *Event) error {
 	key := ""
 	if s.seen != nil && ev.UUID != "" {
 		key = NormalizeUUID(ev.UUID) + "\x00" + string(ev.Type)
-		if s.seen.Seen(key, time.Now()) {
+		if !s.seen.Add(key, "", s.window, time.Now()) {
 			return nil
 		}
 	}
@@ -210,7 +211,7 @@ func (s *webhookServer) deliverRecord(ctx context.Context, r *Record) error {
 	key := ""
 	if s.seen != nil && r.UUID != "" {
 		key = NormalizeUUID(r.UUID) + "\x00record"
-		if s.seen.Seen(key, time.Now()) {
+		if !s.seen.Add(key, "", s.window, time.Now()) {
 			return nil
 		}
 	}

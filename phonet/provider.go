@@ -35,10 +35,11 @@ func (c *Client) Members(ctx context.Context) ([]voip.Member, error) {
 	return out, nil
 }
 
-// GenerateCall is MakeCall: Phonet rings ext, then phone. It is never
-// retried on an ambiguous failure.
+// GenerateCall is MakeCall: Phonet rings ext, then phone. An empty ext, or a
+// phone that is not a number, is a *voip.ArgError and nothing is sent. It is
+// never retried on an ambiguous failure.
 func (c *Client) GenerateCall(ctx context.Context, ext, phone string) (string, error) {
-	return c.MakeCall(ctx, ext, phone)
+	return c.makeCall(ctx, "GenerateCall", ext, phone)
 }
 
 // CallLink returns the recording link of call: its RecordingURL (history's

@@ -2,6 +2,7 @@ package phonet_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,8 +17,13 @@ func TestProviderContract(t *testing.T) {
 	srv, c := newEmulator(t)
 	bad, err := phonet.New(srv.Domain, "wrong-key-0000000", phonet.WithBaseURL(srv.BaseURL()))
 	require.NoError(t, err)
+	down, err := phonet.New(srv.Domain, apiKey, phonet.WithBaseURL(voiptest.UnreachableURL(t)),
+		phonet.WithRetries(0, time.Millisecond, time.Millisecond))
+	require.NoError(t, err)
 	voiptest.TestProvider(t, c,
 		voiptest.WithBadCredentials(bad),
+		voiptest.WithUnreachable(down),
+		voiptest.WithRequests(func() int { return len(srv.Requests()) }),
 		voiptest.WithCall("001", "+380931234567"),
 		voiptest.WithRecording(voip.Call{ID: "d38f07d9-3b59-47aa-c711-94c6bebe1621"}),
 	)

@@ -33,6 +33,12 @@ var (
 	// read: an HTML page where JSON was due, a truncated body, an unknown
 	// envelope.
 	ErrBadResponse = errors.New("voip: malformed response")
+	// ErrUnreachable: no answer came from the vendor: the connection was
+	// refused or reset, the host name did not resolve, TLS failed, or the
+	// attempt timed out. Reads were retried before it was returned; trying
+	// again later may succeed. A call-starting request that may have
+	// reached the vendor before the failure matches ErrAmbiguous too.
+	ErrUnreachable = errors.New("voip: vendor unreachable")
 	// ErrAmbiguous: a request that is not safe to repeat (one that starts a
 	// call) failed in a way that leaves unknown whether the vendor acted on
 	// it. It was not retried; the call may be ringing.
@@ -119,6 +125,42 @@ func (e *APIError) kind() error {
 		return e.Kind
 	}
 	return StatusKind(e.StatusCode)
+}
+
+// ArgError is an argument refused before anything was sent to the vendor:
+// an empty extension, a phone that is not a number, a query without the
+// field it needs. It matches ErrBadRequest, and its cause through
+// errors.Is: a refused phone number matches ErrInvalidPhone.
+type ArgError struct {
+	Vendor string // "gravitel", "phonet", …
+	Func   string // the method refused: "GenerateCall"
+	Arg    string // the argument or field: "phone"
+	Err    error  // why; never nil
+}
+
+// Error reads "vendor: Func: Arg: why".
+func (e *ArgError) Error() string {
+	var b strings.Builder
+	for _, part := range [...]string{e.Vendor, e.Func, e.Arg} {
+		if part != "" {
+			b.WriteString(part)
+			b.WriteString(": ")
+		}
+	}
+	if e.Err == nil {
+		b.WriteString("invalid argument")
+	} else {
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap exposes ErrBadRequest and the cause.
+func (e *ArgError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrBadRequest}
+	}
+	return []error{ErrBadRequest, e.Err}
 }
 
 // StatusKind maps an HTTP status to its class sentinel, or nil for a status

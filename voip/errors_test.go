@@ -74,3 +74,30 @@ func TestAPIErrorAmbiguous(t *testing.T) {
 	assert.Contains(t, err.Error(), "not repeated")
 	assert.NotErrorIs(t, &voip.APIError{Vendor: "gravitel", StatusCode: 502}, voip.ErrAmbiguous)
 }
+
+func TestArgError(t *testing.T) {
+	t.Parallel()
+	_, cause := voip.NormalizePhone("+7 abc", "RU")
+	err := error(&voip.ArgError{Vendor: "gravitel", Func: "GenerateCall", Arg: "phone", Err: cause})
+	assert.ErrorIs(t, err, voip.ErrBadRequest)
+	assert.ErrorIs(t, err, voip.ErrInvalidPhone)
+	assert.NotErrorIs(t, err, voip.ErrUnreachable)
+	assert.Equal(t, `gravitel: GenerateCall: phone: `+cause.Error(), err.Error())
+	var argErr *voip.ArgError
+	require.ErrorAs(t, err, &argErr)
+	assert.Equal(t, "phone", argErr.Arg)
+
+	empty := error(&voip.ArgError{Vendor: "phonet", Func: "Subscribe", Arg: "subscriber", Err: errors.New("empty")})
+	assert.Equal(t, "phonet: Subscribe: subscriber: empty", empty.Error())
+	assert.NotErrorIs(t, empty, voip.ErrInvalidPhone)
+	assert.Equal(t, "invalid argument", (&voip.ArgError{}).Error())
+	assert.ErrorIs(t, &voip.ArgError{}, voip.ErrBadRequest)
+}
+
+func TestUnreachableIsAClass(t *testing.T) {
+	t.Parallel()
+	err := error(&voip.APIError{Vendor: "gravitel", Kind: voip.ErrUnreachable, Err: errors.New("dial tcp: connection refused")})
+	assert.ErrorIs(t, err, voip.ErrUnreachable)
+	assert.NotErrorIs(t, err, voip.ErrServer)
+	assert.Equal(t, "gravitel: dial tcp: connection refused", err.Error())
+}

@@ -71,11 +71,17 @@ type Notice struct {
 	Attempt int
 	// Dropped is the total number of events dropped so far.
 	Dropped uint64
+	// Subscriber names the socket the notice is about, in a source that
+	// merges many (a hub of managers' sockets); empty otherwise.
+	Subscriber string
 }
 
 // String describes the notice for a log line.
 func (n Notice) String() string {
 	s := n.Kind.String()
+	if n.Subscriber != "" {
+		s = n.Subscriber + ": " + s
+	}
 	if n.Gap {
 		s += " (gap)"
 	}

@@ -222,10 +222,12 @@ func (c *Client) readBody(resp *http.Response) ([]byte, error) {
 	return b, nil
 }
 
-// transportError wraps a failure that produced no response. For a request
-// that is not idempotent it says whether the server may have acted on it.
+// transportError wraps a failure that produced no response: the vendor was
+// unreachable. For a request that is not idempotent it says whether the
+// server may have acted on it.
 func (c *Client) transportError(st *call, err error) error {
-	return &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url(), Err: c.Redactor().Error(err), Ambiguous: st.ambiguous()}
+	return &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url(), Kind: voip.ErrUnreachable,
+		Err: c.Redactor().Error(err), Ambiguous: st.ambiguous()}
 }
 
 // ambiguous reports a request that is not safe to repeat and may have been

@@ -17,6 +17,12 @@
 // reported as ambiguous ([voip.ErrAmbiguous]) and never repeated: for a PBX
 // a repeat is a second phone call.
 //
+// A failure without any response (refused, reset, DNS, TLS, timeout) is an
+// *voip.APIError of kind [voip.ErrUnreachable]. A context that ends first
+// gives its own error, ctx.Err(), unless a call-starting request was already
+// out: that is an *voip.APIError matching both ctx.Err() and
+// voip.ErrAmbiguous.
+//
 // Waits grow exponentially from RetryWaitMin to RetryWaitMax with jitter
 // (half fixed, half random). Retry-After is honoured on 429 and 503 but never
 // beyond RetryWaitMax. Every wait ends at once when the context is done; ctx

@@ -158,8 +158,47 @@ func TestRetryConnectionRefused(t *testing.T) {
 	_, err := c.Do(t.Context(), &rest.Request{Method: http.MethodPost, Path: "calls", Body: []byte(`{}`)})
 	require.Error(t, err)
 	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+	assert.ErrorIs(t, err, voip.ErrUnreachable)
 	assert.NotErrorIs(t, err, voip.ErrAmbiguous)
 	assert.Equal(t, int32(4), dials.Load())
+}
+
+// TestNoAnswerIsUnreachable: every failure that got no response at all
+// matches voip.ErrUnreachable, for reads and for call-starting requests; a
+// call-starting request that may have arrived is ambiguous as well.
+func TestNoAnswerIsUnreachable(t *testing.T) {
+	t.Parallel()
+	hang := newServer(t, func(_ http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body) // so that the server notices the client leave
+		<-r.Context().Done()
+	})
+	reset := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	})
+	for _, tc := range []struct {
+		name, url string
+		ambiguous bool
+	}{
+		{"refused", refusedURL(t), false},
+		{"timeout", hang.URL, true},
+		{"reset", reset.URL, true},
+		{"dns", "http://no-such-host.invalid", false},
+	} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			c := newClient(t, tc.url, func(cfg *rest.Config) {
+				cfg.HTTPClient = &http.Client{Timeout: 100 * time.Millisecond}
+				cfg.RetryMax = -1
+			})
+			_, err := c.Do(t.Context(), &rest.Request{Method: method, Path: "x", Body: []byte(`{}`)})
+			assert.ErrorIs(t, err, voip.ErrUnreachable, "%s %s", tc.name, method)
+			var apiErr *voip.APIError
+			assert.ErrorAs(t, err, &apiErr, "%s %s", tc.name, method)
+			assert.Equal(t, tc.ambiguous && method == http.MethodPost, errors.Is(err, voip.ErrAmbiguous), "%s %s", tc.name, method)
+		}
+	}
 }
 
 // TestMarkedIdempotency: a POST marked idempotent is retried like a GET, a

@@ -6,48 +6,50 @@ import (
 	"time"
 )
 
-// Set holds keys for a TTL after they were added, at most a limit of them. When
-// it is full, expired keys go first, then the oldest half. The zero value is
-// not usable; make one with New. A Set is safe for concurrent use.
+// Set holds keys, each with a value and its own expiry, at most a limit of
+// them. When it is full, expired keys go first, then the half that expires
+// soonest. The zero value is not usable; make one with New. A Set is safe for
+// concurrent use.
 type Set struct {
-	ttl   time.Duration
 	limit int
 
 	mu   sync.Mutex
-	keys map[string]time.Time // when each key was added
+	keys map[string]entry
 }
 
-// New returns a Set whose keys live for ttl, holding at most limit keys.
-// Non-positive values are raised to one nanosecond and one key.
-func New(ttl time.Duration, limit int) *Set {
-	return &Set{ttl: max(ttl, 1), limit: max(limit, 1), keys: make(map[string]time.Time)}
+type entry struct {
+	value   string
+	expires time.Time
 }
 
-// Add records key at now.
-func (s *Set) Add(key string, now time.Time) {
+// New returns a Set holding at most limit keys; a non-positive limit is
+// raised to one.
+func New(limit int) *Set {
+	return &Set{limit: max(limit, 1), keys: make(map[string]entry)}
+}
+
+// Add stores key with value until now+ttl, unless key is held and not
+// expired at now; it reports whether it stored it. A non-positive ttl is
+// raised to one nanosecond.
+func (s *Set) Add(key, value string, ttl time.Duration, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.add(key, now)
-}
-
-// Has reports whether key was added less than TTL before now.
-func (s *Set) Has(key string, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.has(key, now)
-}
-
-// Seen reports whether key was added less than TTL before now, and adds it
-// if it was not: the first delivery of a webhook gets false, a duplicate
-// within the window true.
-func (s *Set) Seen(key string, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.has(key, now) {
-		return true
+	if _, ok := s.get(key, now); ok {
+		return false
 	}
-	s.add(key, now)
-	return false
+	if _, held := s.keys[key]; !held && len(s.keys) >= s.limit {
+		s.prune(now)
+	}
+	s.keys[key] = entry{value: value, expires: now.Add(max(ttl, 1))}
+	return true
+}
+
+// Get returns the value of key and true when key is held and not expired
+// at now.
+func (s *Set) Get(key string, now time.Time) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.get(key, now)
 }
 
 // Delete forgets key.
@@ -64,37 +66,34 @@ func (s *Set) Len() int {
 	return len(s.keys)
 }
 
-func (s *Set) has(key string, now time.Time) bool {
-	at, ok := s.keys[key]
-	return ok && now.Sub(at) < s.ttl
-}
-
-func (s *Set) add(key string, now time.Time) {
-	if _, ok := s.keys[key]; !ok && len(s.keys) >= s.limit {
-		s.prune(now)
+func (s *Set) get(key string, now time.Time) (string, bool) {
+	e, ok := s.keys[key]
+	if !ok || !now.Before(e.expires) {
+		return "", false
 	}
-	s.keys[key] = now
+	return e.value, true
 }
 
-// prune drops expired keys and, if that is not enough, every key older than
-// the median age, so that the work is paid once per half-fill, not per add.
+// prune drops expired keys and, if that is not enough, every key that
+// expires no later than the median, so that the work is paid once per
+// half-fill, not per add.
 func (s *Set) prune(now time.Time) {
-	for k, at := range s.keys {
-		if now.Sub(at) >= s.ttl {
+	for k, e := range s.keys {
+		if !now.Before(e.expires) {
 			delete(s.keys, k)
 		}
 	}
 	if len(s.keys) < s.limit {
 		return
 	}
-	ages := make([]time.Duration, 0, len(s.keys))
-	for _, at := range s.keys {
-		ages = append(ages, now.Sub(at))
+	ends := make([]time.Time, 0, len(s.keys))
+	for _, e := range s.keys {
+		ends = append(ends, e.expires)
 	}
-	slices.Sort(ages)
-	median := ages[len(ages)/2]
-	for k, at := range s.keys {
-		if now.Sub(at) >= median {
+	slices.SortFunc(ends, time.Time.Compare)
+	median := ends[len(ends)/2]
+	for k, e := range s.keys {
+		if !e.expires.After(median) {
 			delete(s.keys, k)
 		}
 	}

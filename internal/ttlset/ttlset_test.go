@@ -3,6 +3,7 @@ package ttlset_test
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,57 +14,100 @@ import (
 
 var t0 = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
-func TestSeenWithinTheWindow(t *testing.T) {
+func TestAddOnlyWhenAbsent(t *testing.T) {
 	t.Parallel()
-	s := ttlset.New(time.Minute, 100)
-	assert.False(t, s.Seen("call-1/dial", t0), "first delivery")
-	assert.True(t, s.Seen("call-1/dial", t0.Add(30*time.Second)), "duplicate")
-	assert.False(t, s.Seen("call-1/dial", t0.Add(2*time.Minute)), "expired: new again")
-	assert.False(t, s.Seen("call-1/hangup", t0))
+	s := ttlset.New(100)
+	assert.True(t, s.Add("call-1/dial", "", time.Minute, t0), "first delivery")
+	assert.False(t, s.Add("call-1/dial", "", time.Minute, t0.Add(30*time.Second)), "duplicate")
+	assert.True(t, s.Add("call-1/dial", "", time.Minute, t0.Add(2*time.Minute)), "expired: new again")
+	assert.True(t, s.Add("call-1/hangup", "", time.Minute, t0))
 }
 
-func TestAddHasDelete(t *testing.T) {
+func TestGetDelete(t *testing.T) {
 	t.Parallel()
-	s := ttlset.New(time.Hour, 10)
-	s.Add("a", t0)
-	assert.True(t, s.Has("a", t0.Add(59*time.Minute)))
-	assert.False(t, s.Has("a", t0.Add(time.Hour)))
+	s := ttlset.New(10)
+	s.Add("a", "out", time.Hour, t0)
+	v, ok := s.Get("a", t0.Add(59*time.Minute))
+	assert.True(t, ok)
+	assert.Equal(t, "out", v)
+	_, ok = s.Get("a", t0.Add(time.Hour))
+	assert.False(t, ok, "expired at exactly ttl")
 	s.Delete("a")
-	assert.False(t, s.Has("a", t0))
-	assert.False(t, s.Has("never", t0))
+	_, ok = s.Get("a", t0)
+	assert.False(t, ok)
+	_, ok = s.Get("never", t0)
+	assert.False(t, ok)
+}
+
+// TestKeysHaveTheirOwnTTL: one Set serves a short dedupe window and a long
+// per-call memory at once.
+func TestKeysHaveTheirOwnTTL(t *testing.T) {
+	t.Parallel()
+	s := ttlset.New(10)
+	s.Add("short", "", time.Minute, t0)
+	s.Add("long", "", 4*time.Hour, t0)
+	_, short := s.Get("short", t0.Add(time.Hour))
+	_, long := s.Get("long", t0.Add(time.Hour))
+	assert.False(t, short)
+	assert.True(t, long)
 }
 
 // TestBounded: keys from the network never grow the set past its limit, and
-// the newest keys survive a prune.
+// the keys that live longest survive a prune.
 func TestBounded(t *testing.T) {
 	t.Parallel()
-	s := ttlset.New(time.Hour, 100)
+	s := ttlset.New(100)
 	for i := range 1000 {
-		s.Add(fmt.Sprint(i), t0.Add(time.Duration(i)*time.Second))
+		s.Add(fmt.Sprint(i), "", time.Hour, t0.Add(time.Duration(i)*time.Second))
 	}
 	assert.LessOrEqual(t, s.Len(), 100)
-	assert.True(t, s.Has("999", t0.Add(1000*time.Second)))
-	assert.False(t, s.Has("0", t0.Add(1000*time.Second)))
+	_, newest := s.Get("999", t0.Add(1000*time.Second))
+	_, oldest := s.Get("0", t0.Add(1000*time.Second))
+	assert.True(t, newest)
+	assert.False(t, oldest)
 }
 
 func TestDegenerateLimits(t *testing.T) {
 	t.Parallel()
-	s := ttlset.New(0, 0)
-	assert.False(t, s.Seen("a", t0))
-	assert.False(t, s.Seen("b", t0.Add(time.Second)))
+	s := ttlset.New(0)
+	assert.True(t, s.Add("a", "", 0, t0))
+	assert.True(t, s.Add("b", "", 0, t0.Add(time.Second)))
 	assert.Equal(t, 1, s.Len())
 }
 
-func TestConcurrentUse(t *testing.T) {
+// TestConcurrentAddIsAtomic: of many concurrent Adds of one key exactly one
+// stores it.
+func TestConcurrentAddIsAtomic(t *testing.T) {
 	t.Parallel()
-	s := ttlset.New(time.Minute, 50)
+	s := ttlset.New(1000)
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	start := make(chan struct{})
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if s.Add("the-key", "", time.Minute, t0) {
+				won.Add(1)
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	assert.EqualValues(t, 1, won.Load())
+}
+
+func TestConcurrentUseStaysBounded(t *testing.T) {
+	t.Parallel()
+	s := ttlset.New(50)
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range 200 {
-				s.Seen(fmt.Sprint(g, i%60), t0)
+				s.Add(fmt.Sprint(g, i%60), "", time.Minute, t0)
 			}
 		}()
 	}

@@ -123,6 +123,12 @@ type Config[T any] struct {
 	// merges many streams (a hub) without a goroutine per stream. It must
 	// return quickly and must not call the stream's methods.
 	OnNotice func(voip.Notice)
+	// KeepTrying makes a failure of the first connection attempt that is
+	// not permanent a notice rather than Start's error: the stream then
+	// retries in the background like after a lost connection. For a caller
+	// that runs many streams (a hub), where one vendor hiccup at start-up
+	// must not lose a socket for good. Default false.
+	KeepTrying bool
 	// Decode turns one data message into zero or more events, calling emit
 	// for each. It runs on the single reader goroutine, so it needs no
 	// locking, but a slow Decode delays pongs like a slow consumer does.

@@ -54,7 +54,8 @@ func isPermanent(err error) bool {
 const maxBodyExcerpt = 256
 
 // dialError turns a failed dial into a *voip.APIError. The status comes from
-// the handshake response, never from the error text. The *url.Error that
+// the handshake response, never from the error text; a dial without an
+// answer matches voip.ErrUnreachable. The *url.Error that
 // net/http wraps around transport failures is dropped, because it quotes the
 // unredacted URL and errors.As would hand it out; the redacted URL is in
 // APIError.URL instead.
@@ -77,6 +78,7 @@ func (s *Stream[T]) dialError(err error, resp *http.Response) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
+	e.Kind = voip.ErrUnreachable // no handshake answer came
 	e.Err = s.red.Error(err)
 	return s.red.Error(e)
 }

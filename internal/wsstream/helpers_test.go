@@ -210,3 +210,13 @@ func signalled(t *testing.T, ch <-chan struct{}) {
 		require.FailNow(t, "timed out waiting for a signal")
 	}
 }
+
+// startStream is wsstream.Start for a test that expects it to fail; a
+// stream it returns anyway is closed with the test.
+func startStream(ctx context.Context, cfg wsstream.Config[event]) (*wsstream.Stream[event], error) {
+	s, err := wsstream.Start(ctx, cfg)
+	if s != nil {
+		go func() { <-ctx.Done(); _ = s.Close() }()
+	}
+	return s, err
+}

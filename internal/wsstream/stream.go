@@ -60,9 +60,15 @@ type Stream[T any] struct {
 // background. ctx bounds the stream's whole life; cancelling it stops the
 // stream like Close.
 //
+// With cfg.KeepTrying, only a permanent failure of the first attempt (see
+// OnConnect) is returned: after any other, Start returns the stream, a
+// voip.NoticeDisconnected (Attempt 1) carries the failure, and the stream
+// retries in the background exactly as after a lost connection.
+//
 // A failed handshake is a *voip.APIError carrying the HTTP status (401 and
-// 403 match voip.ErrUnauthorized and voip.ErrForbidden). Every error is
-// redacted.
+// 403 match voip.ErrUnauthorized and voip.ErrForbidden); a dial that got no
+// answer matches voip.ErrUnreachable. A ctx that ends first gives ctx.Err()
+// itself. Every error is redacted.
 func Start[T any](ctx context.Context, cfg Config[T]) (*Stream[T], error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
@@ -80,14 +86,26 @@ func Start[T any](ctx context.Context, cfg Config[T]) (*Stream[T], error) {
 	}
 	s.emit = s.push
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	ws, err := s.connect(false)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		s.cancel()
-		s.log.Warn("wsstream: first connection failed", slog.String("url", s.url), slog.Any("err", err))
-		return nil, err
+		return nil, err // nothing was dialled
 	}
-	go s.run(ws)
-	return s, nil
+	ws, err := s.connect(false)
+	switch {
+	case err == nil:
+		go s.run(ws, nil)
+		return s, nil
+	case ctx.Err() != nil:
+		s.cancel()
+		return nil, ctx.Err()
+	case cfg.KeepTrying && !isPermanent(err):
+		s.log.Warn("wsstream: first connection failed, retrying", slog.String("url", s.url), slog.Any("err", err))
+		go s.run(nil, err)
+		return s, nil
+	}
+	s.cancel()
+	s.log.Warn("wsstream: first connection failed", slog.String("url", s.url), slog.Any("err", err))
+	return nil, err
 }
 
 // Events delivers the decoded events in order. It is closed when the stream
@@ -203,14 +221,22 @@ func (s *Stream[T]) onConnect(ctx context.Context, c *Conn) (err error) {
 
 // run owns the stream after Start: it serves ws, then reconnects until the
 // stream is closed or a permanent error stops it. It is also the reader
-// goroutine of every connection.
-func (s *Stream[T]) run(ws *websocket.Conn) {
+// goroutine of every connection. A nil ws is a first attempt that failed
+// with firstErr: run starts by reconnecting.
+func (s *Stream[T]) run(ws *websocket.Conn, firstErr error) {
 	defer s.finish()
 	var (
 		fails int  // failed attempts in a row, for notices and logs
 		exp   int  // backoff exponent, reset only by a healthy connection
-		gap   bool // false only for the first connection
+		gap   bool // false only for a first attempt that connected
 	)
+	if ws == nil {
+		fails, gap = 1, true
+		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: firstErr, Attempt: fails})
+		if ws = s.reconnect(&fails, &exp); ws == nil {
+			return
+		}
+	}
 	for {
 		s.log.Info("wsstream: connected", slog.String("url", s.url), slog.Bool("gap", gap), slog.Int("failed_attempts", fails))
 		s.notify(voip.Notice{Kind: voip.NoticeConnected, Gap: gap, Attempt: fails})
@@ -227,28 +253,36 @@ func (s *Stream[T]) run(ws *websocket.Conn) {
 		}
 		s.log.Warn("wsstream: disconnected", slog.Any("err", err), slog.Duration("lived", lived))
 		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: err})
-
-		for {
-			wait := backoff(exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
-			exp = min(exp+1, 64) // beyond this the cap rules anyway
-			s.log.Warn("wsstream: reconnecting", slog.Duration("wait", wait), slog.Int("failed_attempts", fails))
-			if !sleep(s.ctx, wait) {
-				return
-			}
-			ws, err = s.connect(true)
-			if err == nil {
-				break
-			}
-			if s.ctx.Err() != nil {
-				return
-			}
-			fails++
-			if isPermanent(err) {
-				s.stop(err, fails)
-				return
-			}
-			s.log.Warn("wsstream: reconnect failed", slog.Any("err", err), slog.Int("failed_attempts", fails))
+		if ws = s.reconnect(&fails, &exp); ws == nil {
+			return
 		}
+	}
+}
+
+// reconnect waits and dials until a connection is up, and returns it; or
+// nil once the stream is closed or a permanent error stopped it. fails and
+// exp carry the failure count and the backoff exponent across calls.
+func (s *Stream[T]) reconnect(fails, exp *int) *websocket.Conn {
+	for {
+		wait := backoff(*exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
+		*exp = min(*exp+1, 64) // beyond this the cap rules anyway
+		s.log.Warn("wsstream: reconnecting", slog.Duration("wait", wait), slog.Int("failed_attempts", *fails))
+		if !sleep(s.ctx, wait) {
+			return nil
+		}
+		ws, err := s.connect(true)
+		if err == nil {
+			return ws
+		}
+		if s.ctx.Err() != nil {
+			return nil
+		}
+		*fails++
+		if isPermanent(err) {
+			s.stop(err, *fails)
+			return nil
+		}
+		s.log.Warn("wsstream: reconnect failed", slog.Any("err", err), slog.Int("failed_attempts", *fails))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 	"sync"
@@ -21,6 +22,8 @@ type config struct {
 	emptyCallIDOK   bool
 	recording       *voip.Call
 	badCredentials  voip.Provider
+	unreachable     voip.Provider
+	requests        func() int    // how many requests the vendor has received; nil when unknown
 	hangAfter       time.Duration // how long a method may take to notice a dead context
 	concurrentCalls int           // goroutines in the Concurrency check
 	problems        []string      // invalid options, reported by TestProvider
@@ -81,9 +84,54 @@ func WithBadCredentials(bad voip.Provider) Option {
 	}
 }
 
+// WithUnreachable enables the Unreachable check: down is the same provider
+// pointed at an address where nothing listens (see [UnreachableURL]), built
+// with retries off or short so that the check is quick. Its TestConnection
+// and GenerateCall must fail with an error matching voip.ErrUnreachable;
+// GenerateCall must not match voip.ErrAmbiguous, since a refused
+// connection never reached the vendor.
+func WithUnreachable(down voip.Provider) Option {
+	return func(c *config) {
+		if down == nil {
+			c.problems = append(c.problems, "WithUnreachable(nil): a provider is required")
+			return
+		}
+		c.unreachable = down
+	}
+}
+
+// WithRequests gives the suite a count of the requests the vendor (an
+// emulator, say) has received so far. With it the InvalidArguments check
+// also proves that a refused argument never reached the vendor.
+func WithRequests(count func() int) Option {
+	return func(c *config) {
+		if count == nil {
+			c.problems = append(c.problems, "WithRequests(nil): a counter is required")
+			return
+		}
+		c.requests = count
+	}
+}
+
+// UnreachableURL returns an http URL on the loopback interface where nothing
+// listens: a provider built on it finds its vendor unreachable.
+func UnreachableURL(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("voiptest: UnreachableURL: %v", err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatalf("voiptest: UnreachableURL: %v", err)
+	}
+	return "http://" + addr
+}
+
 // WithoutGenerateCall skips every call to GenerateCall, for a real PBX where
-// a call would ring a real phone. The GenerateCall check is then skipped,
-// and CancelledContext checks the other three methods only.
+// a call would ring a real phone. The GenerateCall and InvalidArguments
+// checks are then skipped, CancelledContext checks the other three methods
+// only, and Unreachable checks TestConnection only.
 func WithoutGenerateCall() Option {
 	return func(c *config) { c.generateCall = false }
 }
@@ -155,6 +203,12 @@ func checks() []check {
 			}
 			return ""
 		}, run: checkCallLink},
+		{name: "InvalidArguments", skip: func(c *config) string {
+			if !c.generateCall {
+				return "WithoutGenerateCall: GenerateCall is never called"
+			}
+			return ""
+		}, run: checkInvalidArguments},
 		{name: "CancelledContext", skip: always, run: checkCancelledContext},
 		{name: "BadCredentials", skip: func(c *config) string {
 			if c.badCredentials == nil {
@@ -162,6 +216,12 @@ func checks() []check {
 			}
 			return ""
 		}, run: checkBadCredentials},
+		{name: "Unreachable", skip: func(c *config) string {
+			if c.unreachable == nil {
+				return "no WithUnreachable: no provider pointed at a dead address"
+			}
+			return ""
+		}, run: checkUnreachable},
 		{name: "Concurrency", skip: always, run: checkConcurrency},
 	}
 }
@@ -270,6 +330,99 @@ func checkCallLink(ctx context.Context, r reporter, p voip.Provider, cfg *config
 		r.Errorf("CallLink(call %q) returned %q; want an absolute http or https URL", cfg.recording.ID, red.URL(u))
 	}
 }
+
+// garbagePhones are numbers no vendor may be sent: words, letters, nothing,
+// more digits than any number has, an extension written into the number.
+var garbagePhones = []string{"not a phone", "+7 abc", "", "   ", "+7 916 123-45-67-89-01-23", "8 916 123-45-67 доб. 5"}
+
+func checkInvalidArguments(ctx context.Context, r reporter, p voip.Provider, cfg *config) {
+	r.Helper()
+	before := 0
+	if cfg.requests != nil {
+		before = cfg.requests()
+	}
+	for _, phone := range garbagePhones {
+		_, err := p.GenerateCall(ctx, cfg.ext, phone)
+		switch {
+		case errors.Is(err, voip.ErrNotSupported):
+			r.Logf("InvalidArguments: GenerateCall not supported")
+			return
+		case err == nil:
+			r.Errorf("GenerateCall(%q, %q) succeeded; want an error matching voip.ErrInvalidPhone and voip.ErrBadRequest", cfg.ext, phone)
+		case !errors.Is(err, voip.ErrInvalidPhone) || !errors.Is(err, voip.ErrBadRequest):
+			r.Errorf("GenerateCall(%q, %q) returned %q (%T); want an error matching voip.ErrInvalidPhone and voip.ErrBadRequest",
+				cfg.ext, phone, show(err), err)
+		}
+		checkArgError(r, "GenerateCall", cfg.ext, phone, err)
+	}
+	for _, ext := range []string{"", "  "} {
+		_, err := p.GenerateCall(ctx, ext, cfg.phone)
+		switch {
+		case err == nil:
+			r.Errorf("GenerateCall(%q, %q) succeeded; want an error matching voip.ErrBadRequest", ext, cfg.phone)
+		case !errors.Is(err, voip.ErrBadRequest):
+			r.Errorf("GenerateCall(%q, %q) returned %q (%T); want an error matching voip.ErrBadRequest", ext, cfg.phone, show(err), err)
+		}
+		checkArgError(r, "GenerateCall", ext, cfg.phone, err)
+	}
+	if cfg.requests != nil {
+		if n := cfg.requests() - before; n != 0 {
+			r.Errorf("GenerateCall with invalid arguments sent %d requests to the vendor; want none: refuse them before sending", n)
+		}
+	}
+}
+
+// checkArgError reports an argument error that is not a *voip.ArgError
+// naming its vendor.
+func checkArgError(r reporter, method, ext, phone string, err error) {
+	r.Helper()
+	if err == nil || !errors.Is(err, voip.ErrBadRequest) {
+		return // reported already
+	}
+	var argErr *voip.ArgError
+	switch {
+	case !errors.As(err, &argErr):
+		r.Errorf("%s(%q, %q) returned %q (%T); want it to wrap a *voip.ArgError", method, ext, phone, show(err), err)
+	case argErr.Vendor == "" || argErr.Arg == "":
+		r.Errorf("%s(%q, %q) returned a *voip.ArgError without its Vendor or Arg: %q", method, ext, phone, show(err))
+	}
+}
+
+func checkUnreachable(ctx context.Context, r reporter, _ voip.Provider, cfg *config) {
+	r.Helper()
+	down := cfg.unreachable
+	err, ok := callWithin(unreachableLimit, func() error { return down.TestConnection(ctx) })
+	switch {
+	case !ok:
+		r.Errorf("TestConnection of an unreachable vendor did not return within %v; build it with retries off", unreachableLimit)
+		return
+	case err == nil:
+		r.Errorf("TestConnection of an unreachable vendor succeeded")
+	case !errors.Is(err, voip.ErrUnreachable):
+		r.Errorf("TestConnection of an unreachable vendor returned %q (%T); want an error matching voip.ErrUnreachable", show(err), err)
+	}
+	if !cfg.generateCall {
+		return
+	}
+	err, ok = callWithin(unreachableLimit, func() error { _, err := down.GenerateCall(ctx, cfg.ext, cfg.phone); return err })
+	switch {
+	case !ok:
+		r.Errorf("GenerateCall to an unreachable vendor did not return within %v; build it with retries off", unreachableLimit)
+	case errors.Is(err, voip.ErrNotSupported):
+	case err == nil:
+		r.Errorf("GenerateCall to an unreachable vendor succeeded")
+	case !errors.Is(err, voip.ErrUnreachable):
+		r.Errorf("GenerateCall to an unreachable vendor returned %q (%T); want an error matching voip.ErrUnreachable", show(err), err)
+	case errors.Is(err, voip.ErrAmbiguous):
+		r.Errorf("GenerateCall to an unreachable vendor returned %q, which matches voip.ErrAmbiguous; "+
+			"a refused connection never reached the vendor", show(err))
+	}
+}
+
+// unreachableLimit bounds the Unreachable check's calls: a refused
+// connection fails in microseconds, so only retries with long waits or a
+// provider that ignores the failure take longer.
+const unreachableLimit = 20 * time.Second
 
 // method is one Provider method bound to its arguments.
 type method struct {

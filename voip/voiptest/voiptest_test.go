@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,6 +43,17 @@ type fake struct {
 	wrongCtxErr bool          // return an error that does not wrap ctx.Err()
 	hang        chan struct{} // block until it is closed
 
+	// How GenerateCall treats its arguments: by default it refuses what is
+	// not a phone with a *voip.ArgError before "sending" anything.
+	sendsGarbage  bool // no check: the PBX is asked to dial anything
+	untypedArgErr bool // refused with a plain error
+	checksLate    bool // refused, but only after the request went out
+
+	// down makes every method fail as an unreachable vendor would;
+	// downErr replaces the typed error.
+	down    bool
+	downErr error
+
 	// exclusive makes the fake refuse a second call while one is in
 	// flight, like a client with a single session.
 	exclusive bool
@@ -48,6 +61,17 @@ type fake struct {
 
 	mu    sync.Mutex
 	calls map[string]int // method name → calls
+	sent  atomic.Int32   // requests that reached the "vendor"
+}
+
+// unreachable is the error of a vendor nobody answers for.
+var unreachable = &voip.APIError{Vendor: "fake", Method: "POST", URL: "http://127.0.0.1:9/api",
+	Kind: voip.ErrUnreachable, Err: errors.New("dial tcp 127.0.0.1:9: connect: connection refused")}
+
+func newDown() *fake {
+	f := newGood()
+	f.down = true
+	return f
 }
 
 var goodMembers = []voip.Member{
@@ -106,12 +130,26 @@ func (f *fake) TestConnection(ctx context.Context) error {
 	if err := f.enter(ctx, "TestConnection"); err != nil {
 		return err
 	}
+	if f.down {
+		return f.unreachableErr()
+	}
+	f.sent.Add(1)
 	return f.connErr
+}
+
+func (f *fake) unreachableErr() error {
+	if f.downErr != nil {
+		return f.downErr
+	}
+	return unreachable
 }
 
 func (f *fake) Members(ctx context.Context) ([]voip.Member, error) {
 	if err := f.enter(ctx, "Members"); err != nil {
 		return nil, err
+	}
+	if f.down {
+		return nil, f.unreachableErr()
 	}
 	if f.notSupported {
 		return nil, &voip.APIError{Vendor: "fake", Kind: voip.ErrNotSupported}
@@ -122,14 +160,38 @@ func (f *fake) Members(ctx context.Context) ([]voip.Member, error) {
 	return slices.Clone(f.members), nil
 }
 
-func (f *fake) GenerateCall(ctx context.Context, _, _ string) (string, error) {
+func (f *fake) GenerateCall(ctx context.Context, ext, phone string) (string, error) {
 	if err := f.enter(ctx, "GenerateCall"); err != nil {
 		return "", err
 	}
 	if f.notSupported {
 		return "", fmt.Errorf("fake: click-to-call: %w", voip.ErrNotSupported)
 	}
+	if f.down {
+		return "", f.unreachableErr()
+	}
+	if f.checksLate {
+		f.sent.Add(1)
+	}
+	if !f.sendsGarbage {
+		if strings.TrimSpace(ext) == "" {
+			return "", f.argErr("ext", errors.New("empty"))
+		}
+		if _, err := voip.NormalizePhone(phone, "RU"); err != nil {
+			return "", f.argErr("phone", err)
+		}
+	}
+	if !f.checksLate {
+		f.sent.Add(1)
+	}
 	return f.callID, nil
+}
+
+func (f *fake) argErr(arg string, err error) error {
+	if f.untypedArgErr {
+		return fmt.Errorf("fake: %s: %w", arg, err)
+	}
+	return &voip.ArgError{Vendor: "fake", Func: "GenerateCall", Arg: arg, Err: err}
 }
 
 func (f *fake) CallLink(ctx context.Context, _ voip.Call) (string, error) {
@@ -448,6 +510,55 @@ func TestChecksCatchFaults(t *testing.T) {
 			artefact: true,
 		},
 		{
+			name: "good, with a request count and an unreachable twin",
+			p:    func(*testing.T) voip.Provider { return newGood() },
+			opts: []Option{WithUnreachable(newDown())},
+		},
+		{
+			name: "dials garbage",
+			p: func(*testing.T) voip.Provider {
+				f := newGood()
+				f.sendsGarbage = true
+				return f
+			},
+			want: []string{"InvalidArguments"},
+			msg:  `GenerateCall("101", "not a phone") succeeded`,
+		},
+		{
+			name: "untyped argument error",
+			p: func(*testing.T) voip.Provider {
+				f := newGood()
+				f.untypedArgErr = true
+				return f
+			},
+			want: []string{"InvalidArguments"},
+			msg:  "want an error matching voip.ErrInvalidPhone and voip.ErrBadRequest",
+		},
+		{
+			name: "unreachable vendor not typed",
+			p:    func(*testing.T) voip.Provider { return newGood() },
+			opts: []Option{WithUnreachable(func() voip.Provider {
+				f := newDown()
+				f.downErr = &voip.APIError{Vendor: "fake", Err: errors.New("dial tcp: connection refused")}
+				return f
+			}())},
+			want: []string{"Unreachable"},
+			msg:  "want an error matching voip.ErrUnreachable",
+		},
+		{
+			name: "refused connection called ambiguous",
+			p:    func(*testing.T) voip.Provider { return newGood() },
+			opts: []Option{WithUnreachable(func() voip.Provider {
+				f := newDown()
+				e := *unreachable
+				e.Ambiguous = true
+				f.downErr = &e
+				return f
+			}())},
+			want: []string{"Unreachable"},
+			msg:  "never reached the vendor",
+		},
+		{
 			name: "not safe for concurrent use",
 			p: func(*testing.T) voip.Provider {
 				f := newGood()
@@ -483,11 +594,26 @@ func TestChecksCatchFaults(t *testing.T) {
 
 func TestTestProviderPassesAGoodProvider(t *testing.T) {
 	t.Parallel()
-	TestProvider(t, newGood(),
+	f := newGood()
+	TestProvider(t, f,
 		WithCall("102", "+380501234567"),
 		WithRecording(recording),
 		WithBadCredentials(badCreds(unauthorized)),
+		WithUnreachable(newDown()),
+		WithRequests(func() int { return int(f.sent.Load()) }),
 	)
+}
+
+func TestUnreachableURLRefuses(t *testing.T) {
+	t.Parallel()
+	u := UnreachableURL(t)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, u, nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	if resp != nil {
+		_ = resp.Body.Close()
+	}
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
 }
 
 func TestWithoutGenerateCallNeverCallsIt(t *testing.T) {
@@ -496,6 +622,24 @@ func TestWithoutGenerateCallNeverCallsIt(t *testing.T) {
 	assert.Empty(t, runChecks(t, f, WithoutGenerateCall()))
 	assert.Zero(t, f.called("GenerateCall"), "WithoutGenerateCall must keep the suite from ever ringing a phone")
 	assert.Positive(t, f.called("TestConnection"))
+}
+
+// TestInvalidArgumentsCountsRequests: with WithRequests the check fails a
+// provider that refuses garbage only after sending it.
+func TestInvalidArgumentsCountsRequests(t *testing.T) {
+	t.Parallel()
+	for _, late := range []bool{false, true} {
+		f := newGood()
+		f.checksLate = late
+		count := func() int { return int(f.sent.Load()) }
+		failed := runChecks(t, f, WithRequests(count))
+		if !late {
+			assert.Empty(t, failed)
+			continue
+		}
+		require.Contains(t, failed, "InvalidArguments")
+		assert.Contains(t, strings.Join(failed["InvalidArguments"], "\n"), "sent 8 requests to the vendor")
+	}
 }
 
 func TestCallLinkCheckNeedsRecording(t *testing.T) {
@@ -599,6 +743,8 @@ func TestOptions(t *testing.T) {
 		{name: "empty ext", opts: []Option{WithCall("", "+79001234567")}, problems: "ext and phone must not be empty"},
 		{name: "blank phone", opts: []Option{WithCall("101", " ")}, problems: "ext and phone must not be empty"},
 		{name: "nil bad provider", opts: []Option{WithBadCredentials(nil)}, problems: "a provider is required"},
+		{name: "nil unreachable provider", opts: []Option{WithUnreachable(nil)}, problems: "a provider is required"},
+		{name: "nil request count", opts: []Option{WithRequests(nil)}, problems: "a counter is required"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -624,7 +770,7 @@ func TestCheckNamesAreUnique(t *testing.T) {
 		assert.NotNil(t, c.run)
 		assert.NotNil(t, c.skip)
 	}
-	assert.Len(t, seen, 7)
+	assert.Len(t, seen, 9)
 }
 
 func TestHangIsWaitedForOncePerMethod(t *testing.T) {
