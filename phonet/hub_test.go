@@ -2,6 +2,7 @@ package phonet_test
 
 import (
 	"context"
+	"net/http"
 	"strconv"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestHubWatchesAThousandManagers(t *testing.T) {
 	hub, err := c.Watch(t.Context(), append(exts, "", exts[0]), hubOptions...)
 	require.NoError(t, err)
 	defer hub.Close()
-	assert.Equal(t, n, hub.Subscribers())
+	assert.Len(t, hub.Subscribers(), n)
 	assert.Empty(t, hub.Failed())
 	awaitSockets(t, srv, n)
 
@@ -93,22 +94,143 @@ func TestHubWatchesAThousandManagers(t *testing.T) {
 	}
 }
 
-func TestHubReportsFailedSubscribers(t *testing.T) {
+func TestHubReportsRefusedSubscribers(t *testing.T) {
 	t.Parallel()
-	srv, c := newEmulator(t)
+	_, c := newEmulator(t)
 	hub, err := c.Watch(t.Context(), []string{"001", "nobody"}, fastSocket...)
 	require.NoError(t, err)
 	defer hub.Close()
-	assert.Equal(t, 1, hub.Subscribers())
+	assert.Equal(t, []string{"001"}, hub.Subscribers())
 	require.Contains(t, hub.Failed(), "nobody")
 	assert.ErrorIs(t, hub.Failed()["nobody"], voip.ErrForbidden)
 	assert.NotNil(t, hub.Stream("001"))
+	stopped := nextNotice(t, hub.Notices(), voip.NoticeStopped)
+	assert.Equal(t, "nobody", stopped.Subscriber)
+	assert.ErrorIs(t, stopped.Err, voip.ErrForbidden)
 
 	_, err = c.Watch(t.Context(), []string{"nobody"}, fastSocket...)
+	assert.ErrorIs(t, err, voip.ErrForbidden, "every subscriber refused")
+	empty, err := c.Watch(t.Context(), nil)
+	require.NoError(t, err, "an empty Hub, to be filled with Add")
+	assert.Empty(t, empty.Subscribers())
+	require.NoError(t, empty.Close())
+}
+
+// TestHubRetriesATransientFirstFailure: one 503 on a manager's first socket
+// does not lose that manager: the Hub keeps trying, says so, and the
+// manager's calls then arrive.
+func TestHubRetriesATransientFirstFailure(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	srv.FailSocket("002", http.StatusServiceUnavailable)
+	hub, err := c.Watch(t.Context(), []string{"001", "002"}, fastSocket...)
+	require.NoError(t, err)
+	defer hub.Close()
+	assert.Equal(t, []string{"001", "002"}, hub.Subscribers())
+	assert.Empty(t, hub.Failed())
+
+	var failed, regained bool
+	for !regained {
+		n := nextNoticeOf(t, hub.Notices(), "002")
+		switch n.Kind {
+		case voip.NoticeDisconnected:
+			assert.ErrorIs(t, n.Err, voip.ErrServer)
+			failed = true
+		case voip.NoticeConnected:
+			assert.True(t, failed, "the failure is reported before the connect")
+			assert.True(t, n.Gap, "calls of the outage may have been missed")
+			regained = true
+		}
+	}
+	awaitSockets(t, srv, 2)
+	id := srv.Incoming("002", "+380931112233")
+	ev := nextEvent(t, hub.Events())
+	assert.Equal(t, "002", ev.Subscriber)
+	assert.Equal(t, id, ev.UUID)
+}
+
+// TestHubAddAndRemove: managers join and leave a running Hub.
+func TestHubAddAndRemove(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	hub, err := c.Watch(t.Context(), []string{"001"}, fastSocket...)
+	require.NoError(t, err)
+	defer hub.Close()
+
+	require.NoError(t, hub.Add(t.Context(), "002"))
+	require.NoError(t, hub.Add(t.Context(), " 002 "), "adding again does nothing")
+	assert.Equal(t, []string{"001", "002"}, hub.Subscribers())
+	awaitSockets(t, srv, 2)
+	srv.Incoming("002", "+380931112233")
+	assert.Equal(t, "002", nextEvent(t, hub.Events()).Subscriber)
+
+	err = hub.Add(t.Context(), "nobody")
 	assert.ErrorIs(t, err, voip.ErrForbidden)
-	_, err = c.Watch(t.Context(), nil)
-	assert.Error(t, err)
-	_ = srv
+	assert.NotContains(t, hub.Subscribers(), "nobody")
+	assert.ErrorIs(t, hub.Add(t.Context(), " "), voip.ErrBadRequest)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	assert.ErrorIs(t, hub.Add(ctx, "003"), context.Canceled)
+	assert.NotContains(t, hub.Subscribers(), "003")
+
+	hub.Remove("001")
+	hub.Remove("001")
+	assert.Equal(t, []string{"002"}, hub.Subscribers())
+	assert.Nil(t, hub.Stream("001"))
+	awaitSocketsAtMost(t, srv, 1)
+	srv.Incoming("001", "+380931112233") // nobody watches 001 any more
+	srv.Incoming("002", "+380931112244")
+	assert.Equal(t, "002", nextEvent(t, hub.Events()).Subscriber)
+
+	require.NoError(t, hub.Close())
+	assert.ErrorIs(t, hub.Add(t.Context(), "003"), phonet.ErrClosed)
+}
+
+// TestHubIsASource: the Hub's call events of every manager as voip.Event,
+// its notices naming the subscriber, and Err.
+func TestHubIsASource(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	hub, err := c.Watch(t.Context(), []string{"001", "002"}, fastSocket...)
+	require.NoError(t, err)
+	var src voip.Source = hub.Source()
+	awaitSockets(t, srv, 2)
+	srv.Pause("001", true) // not a call: left out
+	id := srv.Incoming("002", "+380931112233")
+	select {
+	case ev := <-src.Events():
+		assert.Equal(t, voip.EventStart, ev.Kind)
+		assert.Equal(t, phonet.NormalizeUUID(id), ev.CallID)
+		assert.Equal(t, "002", ev.Ext)
+		assert.Equal(t, "+380931112233", ev.Client)
+	case <-time.After(wait):
+		t.Fatal("no event")
+	}
+	n := nextNotice(t, src.Notices(), voip.NoticeConnected)
+	assert.NotEmpty(t, n.Subscriber)
+	require.NoError(t, src.Close())
+	for range src.Events() {
+	}
+	assert.NoError(t, src.Err())
+}
+
+// TestHubStopsWhenEverySocketIsRefused: a revoked apiKey refuses every
+// socket on its reconnect; the Hub then stops and says why.
+func TestHubStopsWhenEverySocketIsRefused(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	hub, err := c.Watch(t.Context(), []string{"001", "002"}, fastSocket...)
+	require.NoError(t, err)
+	defer hub.Close()
+	awaitSockets(t, srv, 2)
+	for _, sub := range []string{"001", "002"} {
+		srv.FailSocket(sub, http.StatusForbidden)
+	}
+	srv.DropSockets()
+	for range hub.Events() {
+	}
+	assert.ErrorIs(t, hub.Err(), voip.ErrForbidden)
+	assert.Len(t, hub.Failed(), 2)
 }
 
 func TestHubSlowConsumerDropsAndSaysSo(t *testing.T) {
@@ -150,4 +272,31 @@ func TestHubStopsWithItsContext(t *testing.T) {
 	for range hub.Events() {
 	}
 	require.NoError(t, hub.Close())
+}
+
+// nextNoticeOf returns the next notice about subscriber.
+func nextNoticeOf(t *testing.T, ch <-chan voip.Notice, subscriber string) voip.Notice {
+	t.Helper()
+	deadline := time.After(wait)
+	for {
+		select {
+		case n, ok := <-ch:
+			require.True(t, ok, "notices closed")
+			if n.Subscriber == subscriber {
+				return n
+			}
+		case <-deadline:
+			t.Fatalf("no notice about %s", subscriber)
+		}
+	}
+}
+
+// awaitSocketsAtMost waits until the emulator holds at most n sockets.
+func awaitSocketsAtMost(t *testing.T, srv *phonettest.Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for srv.Sockets() > n {
+		require.True(t, time.Now().Before(deadline), "%d sockets, want at most %d", srv.Sockets(), n)
+		time.Sleep(time.Millisecond)
+	}
 }

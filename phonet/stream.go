@@ -128,21 +128,25 @@ type Stream struct {
 	subscriber  string
 	ws          *wsstream.Stream[*Event]
 	callTimeout time.Duration
-	ctx         context.Context // Subscribe's: bounds the voip adapter too
+	ctx         context.Context // the stream's life: Subscribe's, ended by Close too
 
 	calls chan struct{} // a one-slot semaphore: one click2call in flight
 
 	mu     sync.Mutex
-	waiter chan *Event // where the next click2call reply goes
-	stale  int         // replies still due to click2calls that timed out
+	waiter chan *Event // where the reply of the click2call in flight goes
+	// owedUntil is set while the reply of a click2call that gave up
+	// waiting may still come: until then no click2call is sent, so that a
+	// late reply is never taken for the next call's. owed is closed when
+	// that reply comes or the connection changes.
+	owedUntil time.Time
+	owed      chan struct{}
 
 	// sink, when set (by a Hub), receives the events instead of the
 	// stream's own channel.
 	sink func(*Event)
 
-	src     *voipSource // guarded by mu
-	closing chan struct{}
-	closed  sync.Once
+	src    *voipSource // guarded by mu
+	cancel func()      // ends ctx: Close
 }
 
 // socketURL is wss://{domain}/live/connector/v3/easy?domain=…&apiKey=…&subscriber=…,
@@ -173,21 +177,21 @@ func (c *Client) Subscribe(ctx context.Context, subscriber string, opts ...Strea
 	if err != nil {
 		return nil, err
 	}
-	return c.subscribe(ctx, subscriber, o, rate.NewLimiter(o.dialRate, o.dialBurst), nil, nil)
+	return c.subscribe(ctx, subscriber, o, rate.NewLimiter(o.dialRate, o.dialBurst), nil, nil, false)
 }
 
+// subscribe opens a socket. A Hub passes sink, which takes the events
+// instead of the stream's channel, onNotice, and keepTrying, which turns
+// a transient failure of the first attempt into a notice and a retry.
 func (c *Client) subscribe(ctx context.Context, subscriber string, o streamOptions, lim *rate.Limiter,
-	sink func(*Event), onNotice func(string, voip.Notice)) (*Stream, error) {
+	sink func(*Event), onNotice func(voip.Notice), keepTrying bool) (*Stream, error) {
 	subscriber = strings.TrimSpace(subscriber)
 	if subscriber == "" {
-		return nil, errors.New("phonet: Subscribe: empty subscriber")
+		return nil, argError("Subscribe", "subscriber", errors.New("empty"))
 	}
-	s := &Stream{subscriber: subscriber, callTimeout: o.callTimeout, ctx: ctx, calls: make(chan struct{}, 1),
-		sink: sink, closing: make(chan struct{})}
-	var forward func(voip.Notice)
-	if onNotice != nil {
-		forward = func(n voip.Notice) { onNotice(subscriber, n) }
-	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &Stream{subscriber: subscriber, callTimeout: o.callTimeout, ctx: ctx, cancel: cancel,
+		calls: make(chan struct{}, 1), sink: sink}
 	buffer := o.buffer
 	if sink != nil {
 		buffer = 1 // a Hub's events go to its own channel
@@ -205,10 +209,12 @@ func (c *Client) subscribe(ctx context.Context, subscriber string, o streamOptio
 		Buffer:       buffer,
 		Dial:         limitedDial(lim),
 		OnConnect:    s.connected,
-		OnNotice:     forward,
+		OnNotice:     onNotice,
+		KeepTrying:   keepTrying,
 		Decode:       s.decode,
 	})
 	if err != nil {
+		cancel()
 		return nil, err
 	}
 	s.ws = ws
@@ -237,10 +243,11 @@ func limitedDial(lim *rate.Limiter) func(context.Context, string, *websocket.Dia
 }
 
 // connected runs on every connect. A click2call waiting on the lost
-// connection will get no reply: it is told at once.
+// connection will get no reply: it is told at once; and no reply owed on
+// the old connection can come on the new one.
 func (s *Stream) connected(context.Context, *wsstream.Conn) error {
 	s.mu.Lock()
-	s.stale = 0
+	s.settleOwed()
 	if s.waiter != nil {
 		s.waiter <- nil
 		s.waiter = nil
@@ -269,21 +276,55 @@ func (s *Stream) decode(_ websocket.MessageType, data []byte, emit func(*Event))
 
 // reply hands a success or error message to the click2call waiting for it,
 // and reports whether one was. The protocol has no request id: a reply goes
-// to the only call in flight. A late reply to a call that timed out is
-// passed on as an event, never matched to the next call.
+// to the only call in flight. The late reply of a call that gave up
+// waiting is passed on as an event, and lets the next call go.
 func (s *Stream) reply(ev *Event) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
-	case s.stale > 0:
-		s.stale--
-		return false
 	case s.waiter != nil:
 		s.waiter <- ev
 		s.waiter = nil
 		return true
+	case s.owed != nil:
+		s.settleOwed()
 	}
 	return false
+}
+
+// settleOwed ends the wait for an owed reply. The caller holds s.mu.
+func (s *Stream) settleOwed() {
+	if s.owed != nil {
+		close(s.owed)
+		s.owed, s.owedUntil = nil, time.Time{}
+	}
+}
+
+// awaitOwed holds a click2call while an earlier one's reply may still
+// come, for at most the call timeout after that call gave up: a reply
+// later than that is taken as lost. It returns ctx's error if ctx ends
+// first; nothing was sent then.
+func (s *Stream) awaitOwed(ctx context.Context) error {
+	s.mu.Lock()
+	owed, until := s.owed, s.owedUntil
+	s.mu.Unlock()
+	if owed == nil {
+		return nil
+	}
+	timer := time.NewTimer(time.Until(until))
+	defer timer.Stop()
+	select {
+	case <-owed:
+	case <-timer.C:
+		s.mu.Lock()
+		if s.owed == owed {
+			s.settleOwed() // lost: later replies belong to later calls
+		}
+		s.mu.Unlock()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return nil
 }
 
 type callRequest struct {
@@ -291,17 +332,31 @@ type callRequest struct {
 	To     string `json:"to"`
 }
 
-// Call places a click2call from the subscriber to the number to, sent as
-// given (the seed article writes "380991234567"), and waits for Phonet's
-// reply. An "error" reply is a *voip.APIError matching voip.ErrBadRequest
-// with Phonet's message. No reply within the call timeout, or a connection
-// lost meanwhile, matches voip.ErrAmbiguous: the call may be ringing. One
-// click2call is in flight per socket; others wait their turn.
+// Call places a click2call from the subscriber to the number to, and waits
+// for Phonet's reply. to is read by voip.NormalizePhone (national numbers
+// as Ukrainian ones) and sent as international digits without "+", as the
+// seed article writes it ("380991234567"); an internal number of up to six
+// digits goes as typed. A number that is not one is a *voip.ArgError, and
+// nothing is sent.
+//
+// An "error" reply is a *voip.APIError matching voip.ErrBadRequest with
+// Phonet's message. No reply within the call timeout, or a connection lost
+// meanwhile, matches voip.ErrAmbiguous: the call may be ringing.
+//
+// The protocol has no request id, so replies are matched by order: one
+// click2call is in flight per socket (others wait their turn), and its
+// reply is the next success or error message. When a call gives up waiting
+// (timeout or ctx) its reply is still owed: the next click2call is held
+// until that reply comes (it is then passed on as an event) or one more
+// call timeout has passed (it is then taken as lost). So a late reply is
+// never taken for the next call's, and a lost one never shifts the
+// matching of later calls. A reconnect settles every owed reply.
 func (s *Stream) Call(ctx context.Context, to string) error {
-	to = strings.TrimSpace(to)
-	if to == "" {
-		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: "click2call needs a number"}
+	number, err := voip.NormalizePhone(to, region)
+	if err != nil {
+		return argError("Call", "to", err)
 	}
+	number = strings.TrimPrefix(number, "+")
 	if err := ctx.Err(); err != nil {
 		return err // nothing was sent
 	}
@@ -311,12 +366,15 @@ func (s *Stream) Call(ctx context.Context, to string) error {
 		return ctx.Err()
 	}
 	defer func() { <-s.calls }()
+	if err := s.awaitOwed(ctx); err != nil {
+		return err
+	}
 
 	reply := make(chan *Event, 1)
 	s.mu.Lock()
 	s.waiter = reply
 	s.mu.Unlock()
-	body, _ := json.Marshal(callRequest{Action: "call", To: to}) // cannot fail on two strings
+	body, _ := json.Marshal(callRequest{Action: "call", To: number}) // cannot fail on two strings
 	if err := s.ws.Send(ctx, websocket.MessageText, body); err != nil {
 		s.abandon(reply, false)
 		switch {
@@ -324,6 +382,8 @@ func (s *Stream) Call(ctx context.Context, to string) error {
 			return ErrNotConnected
 		case errors.Is(err, wsstream.ErrClosed):
 			return ErrClosed
+		case err == ctx.Err():
+			return err // refused before writing: nothing was sent
 		}
 		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: "click2call write failed", Err: err}
 	}
@@ -331,34 +391,47 @@ func (s *Stream) Call(ctx context.Context, to string) error {
 	defer timer.Stop()
 	select {
 	case ev := <-reply:
-		switch {
-		case ev == nil:
-			return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: "click2call: connection lost before the reply"}
-		case ev.Type == EventError:
-			return &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: ev.Message}
-		}
-		return nil
+		return replyError(ev)
 	case <-timer.C:
-		s.abandon(reply, true)
+		if ev, ok := s.abandon(reply, true); ok {
+			return replyError(ev) // it came as the timer fired
+		}
 		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: fmt.Sprintf("click2call: no reply within %v", s.callTimeout)}
 	case <-ctx.Done():
-		s.abandon(reply, true)
+		if ev, ok := s.abandon(reply, true); ok {
+			return replyError(ev)
+		}
 		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: "click2call: gave up waiting for the reply", Err: ctx.Err()}
 	}
 }
 
+// replyError is the outcome of a click2call whose reply is ev: nil (the
+// connection was lost before the reply) is ambiguous.
+func replyError(ev *Event) error {
+	switch {
+	case ev == nil:
+		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: "click2call: connection lost before the reply"}
+	case ev.Type == EventError:
+		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: ev.Message}
+	}
+	return nil
+}
+
 // abandon stops waiting for reply. When the request went out and no reply
-// came yet, the reply is still due: it is counted so that it is not taken
-// for the next call's.
-func (s *Stream) abandon(reply chan *Event, sent bool) {
+// came yet, the reply is owed for one more call timeout (see Call). A
+// reply that did come meanwhile is returned.
+func (s *Stream) abandon(reply chan *Event, sent bool) (*Event, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.waiter == reply {
-		s.waiter = nil
-		if sent {
-			s.stale++
-		}
+	if s.waiter != reply {
+		return <-reply, true // reply (or connected) handed it over and cleared waiter
 	}
+	s.waiter = nil
+	if sent {
+		s.settleOwed()
+		s.owed, s.owedUntil = make(chan struct{}), time.Now().Add(s.callTimeout)
+	}
+	return nil, false
 }
 
 // Subscriber returns the subscriber the stream watches.
@@ -383,7 +456,7 @@ func (s *Stream) Err() error { return s.ws.Err() }
 
 // Close stops the stream and waits for its goroutines. It always returns nil.
 func (s *Stream) Close() error {
-	s.closed.Do(func() { close(s.closing) })
+	s.cancel()
 	err := s.ws.Close()
 	s.mu.Lock()
 	src := s.src

@@ -156,15 +156,18 @@ func TestStreamHalfOpenIsNoticed(t *testing.T) {
 	n := nextNotice(t, st.Notices(), voip.NoticeDisconnected)
 	assert.Contains(t, n.Err.Error(), "pong")
 	srv.Silence(false)
+	// A reconnect may have begun while the server was silent: its
+	// handshake answer was lost, and it would wait for the dial timeout.
+	srv.CloseClientConnections()
 	assert.True(t, nextNotice(t, st.Notices(), voip.NoticeConnected).Gap)
 }
 
 func TestStreamClick2Call(t *testing.T) {
 	t.Parallel()
 	srv, c := newEmulator(t)
-	st := subscribe(t, c, "002", phonet.WithCallTimeout(300*time.Millisecond))
+	st := subscribe(t, c, "002", click2callSocket(300*time.Millisecond)...)
 	require.NoError(t, st.Call(t.Context(), "380991234567"))
-	placed := srv.Placed()
+	placed := srv.Calls()
 	require.Len(t, placed, 1)
 	assert.Equal(t, "002", placed[0].Ext)
 	assert.Equal(t, "380991234567", placed[0].To)
@@ -194,7 +197,7 @@ func TestStreamClick2Call(t *testing.T) {
 func TestStreamLateReplyIsNotTakenForTheNextCall(t *testing.T) {
 	t.Parallel()
 	srv, c := newEmulator(t)
-	st := subscribe(t, c, "003", phonet.WithCallTimeout(100*time.Millisecond))
+	st := subscribe(t, c, "003", click2callSocket(300*time.Millisecond)...)
 	srv.MuteClick2Call(true)
 	require.ErrorIs(t, st.Call(t.Context(), "380991234567"), voip.ErrAmbiguous)
 	srv.MuteClick2Call(false)
@@ -204,6 +207,79 @@ func TestStreamLateReplyIsNotTakenForTheNextCall(t *testing.T) {
 	ev := nextEvent(t, st.Events())
 	assert.Equal(t, "late", ev.Message)
 	require.NoError(t, st.Call(t.Context(), "380991234567"))
+}
+
+// TestStreamLostReplyDoesNotPoisonTheSocket: a click2call whose reply never
+// comes is ambiguous, and the calls after it are answered as usual: the
+// lost reply does not shift the matching of later ones.
+func TestStreamLostReplyDoesNotPoisonTheSocket(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "003", click2callSocket(time.Second)...)
+	srv.MuteClick2Call(true)
+	require.ErrorIs(t, st.Call(t.Context(), "380991234567"), voip.ErrAmbiguous)
+	srv.MuteClick2Call(false)
+
+	require.NoError(t, st.Call(t.Context(), "380991234567"))
+	srv.FailClick2Call("Номер заблокирован")
+	err := st.Call(t.Context(), "380991234567")
+	require.ErrorIs(t, err, voip.ErrBadRequest)
+	assert.NotErrorIs(t, err, voip.ErrAmbiguous)
+	srv.FailClick2Call("")
+	require.NoError(t, st.Call(t.Context(), "380991234567"))
+	assert.Len(t, srv.Calls(), 2, "the two calls answered with success")
+}
+
+// TestStreamSlowReplyGoesToItsOwnCall: a reply that comes after its call
+// gave up is an event, and the next call, held until then, gets its own.
+func TestStreamSlowReplyGoesToItsOwnCall(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	// The reply comes after its call's timeout, within the next one.
+	st := subscribe(t, c, "003", click2callSocket(time.Second)...)
+	srv.DelayClick2Call(1500 * time.Millisecond)
+	srv.FailClick2Call("first call refused, late")
+	require.ErrorIs(t, st.Call(t.Context(), "380991234567"), voip.ErrAmbiguous)
+	srv.DelayClick2Call(0)
+	srv.FailClick2Call("")
+
+	require.NoError(t, st.Call(t.Context(), "380991234567"), "the late error is not this call's")
+	late := nextEvent(t, st.Events())
+	assert.Equal(t, phonet.EventError, late.Type)
+	assert.Equal(t, "first call refused, late", late.Message)
+	assert.Len(t, srv.Calls(), 1)
+}
+
+// TestStreamCallNormalisesTheNumber: to is sent as the seed article writes
+// it, international digits without "+"; garbage is never sent.
+func TestStreamCallNormalisesTheNumber(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "002")
+	require.NoError(t, st.Call(t.Context(), "+38 (099) 123-45-67"))
+	require.NoError(t, st.Call(t.Context(), "0991234567"))
+	require.NoError(t, st.Call(t.Context(), "003"))
+	var to []string
+	for _, p := range srv.Calls() {
+		to = append(to, p.To)
+	}
+	assert.Equal(t, []string{"380991234567", "380991234567", "003"}, to)
+
+	for _, bad := range []string{"", "not a phone", "+380 abc"} {
+		err := st.Call(t.Context(), bad)
+		assert.ErrorIs(t, err, voip.ErrBadRequest, bad)
+		assert.ErrorIs(t, err, voip.ErrInvalidPhone, bad)
+		var argErr *voip.ArgError
+		assert.ErrorAs(t, err, &argErr, bad)
+	}
+	assert.Len(t, srv.Calls(), 3, "garbage is never sent")
+}
+
+// click2callSocket is for the tests of click2call's timeouts: pings rare
+// enough that a loaded machine never mistakes a slow pong for a dead link,
+// which would settle the replies these tests wait for.
+func click2callSocket(callTimeout time.Duration) []phonet.StreamOption {
+	return []phonet.StreamOption{phonet.WithPing(time.Minute, 30*time.Second), phonet.WithCallTimeout(callTimeout)}
 }
 
 func TestStreamStopsWithItsContext(t *testing.T) {

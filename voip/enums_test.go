@@ -20,6 +20,7 @@ func TestEnumWords(t *testing.T) {
 	assert.Equal(t, "answer", voip.EventAnswer.String())
 	assert.Equal(t, "Direction(9)", voip.Direction(9).String())
 	assert.Equal(t, "dropped", voip.NoticeDropped.String())
+	assert.Equal(t, "stopped", voip.NoticeStopped.String())
 }
 
 func TestEnumTextRoundTrip(t *testing.T) {

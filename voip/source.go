@@ -49,11 +49,17 @@ const (
 	NoticeConnected               // connected and subscribed
 	NoticeDisconnected            // the connection was lost; a reconnect follows unless the source stopped
 	NoticeDropped                 // the consumer was too slow and events were dropped
+	// NoticeStopped: the connection stopped for good on a permanent error
+	// (Err: the credentials or the subscriber were refused); it is not
+	// retried. A single stream then closes; a hub of sockets goes on with
+	// the others.
+	NoticeStopped
 )
 
-var noticeKindWords = [...]string{"unknown", "connected", "disconnected", "dropped"}
+var noticeKindWords = [...]string{"unknown", "connected", "disconnected", "dropped", "stopped"}
 
-// String returns "connected", "disconnected", "dropped" or "unknown".
+// String returns "connected", "disconnected", "dropped", "stopped" or
+// "unknown".
 func (k NoticeKind) String() string { return word(noticeKindWords[:], int(k), "NoticeKind") }
 
 // Notice is a change in a [Source]'s connection.
@@ -63,7 +69,8 @@ type Notice struct {
 	// Gap is true when events may have been lost before this notice: on
 	// every connect but the first, and on every drop.
 	Gap bool
-	// Err is why the connection was lost (on NoticeDisconnected). It is
+	// Err is why the connection was lost (on NoticeDisconnected) or
+	// refused for good (on NoticeStopped). It is
 	// redacted: keys in URLs never appear in it.
 	Err error
 	// Attempt counts the failed connection attempts in a row before this

@@ -42,8 +42,9 @@
 // response's status, never from error text), or an OnConnect error that
 // matches [ErrPermanent], voip.ErrUnauthorized or voip.ErrForbidden, stops
 // the stream instead of looping: on the first attempt Start returns it; on
-// a reconnect the stream emits a last NoticeDisconnected, closes Events and
-// Notices, and Err returns the error. Handshake failures are
+// a reconnect the stream emits voip.NoticeStopped, closes Events and
+// Notices, and Err returns the error. With Config.KeepTrying a first
+// attempt that fails otherwise is retried like a reconnect. Handshake failures are
 // *voip.APIError values with the redacted URL and the HTTP status. Every
 // other failure (refused connection, 5xx, a vendor closing the socket,
 // OnConnect failing) is retried.

@@ -292,7 +292,7 @@ func (s *Stream[T]) stop(err error, fails int) {
 	s.err = err
 	s.mu.Unlock()
 	s.log.Error("wsstream: stopped by a permanent error", slog.Any("err", err), slog.Int("failed_attempts", fails))
-	s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: err, Attempt: fails})
+	s.notify(voip.Notice{Kind: voip.NoticeStopped, Err: err, Attempt: fails})
 }
 
 // finish releases everything once run ends. s.err is set before Events is

@@ -140,7 +140,7 @@ func TestForbiddenHandshakeOnReconnectStopsTheStream(t *testing.T) {
 	notice(t, s, voip.NoticeConnected)
 	assert.Equal(t, []int{0}, events(t, s, 1))
 	notice(t, s, voip.NoticeDisconnected)
-	last := notice(t, s, voip.NoticeDisconnected)
+	last := notice(t, s, voip.NoticeStopped)
 	assert.ErrorIs(t, last.Err, voip.ErrForbidden)
 	assert.Equal(t, 1, last.Attempt)
 

@@ -73,19 +73,22 @@ type Server struct {
 	silenced atomic.Bool
 	authN    atomic.Int32
 
-	mu             sync.Mutex
-	users          []User
-	sessions       map[string]time.Time // JSESSIONID → expiry
-	sessionTTL     time.Duration
-	expiredReply   int
-	cookieForAudio bool
-	history        []map[string]any
-	active         map[string]*activeCall
-	placed         []PlacedCall
-	requests       []Request
-	sockets        map[*socket]struct{}
-	click2callErr  string
-	click2callMute bool
+	mu              sync.Mutex
+	users           []User
+	sessions        map[string]time.Time // JSESSIONID → expiry
+	sessionTTL      time.Duration
+	expiredReply    int
+	cookieForAudio  bool
+	history         []map[string]any
+	active          map[string]*activeCall
+	placed          []PlacedCall
+	requests        []Request
+	sockets         map[*socket]struct{}
+	click2callErr   string
+	click2callMute  bool
+	click2callDelay time.Duration
+	late            sync.WaitGroup // delayed click2call replies still to be sent
+	socketFaults    map[string][]int
 }
 
 type activeCall struct {
@@ -109,7 +112,7 @@ func NewServer(apiKey string) *Server {
 			{120, "Support Phonet", "911", "support@demo.phonet.com.ua"},
 		},
 		sessions: map[string]time.Time{}, sessionTTL: time.Hour, expiredReply: http.StatusForbidden,
-		active: map[string]*activeCall{}, sockets: map[*socket]struct{}{},
+		active: map[string]*activeCall{}, sockets: map[*socket]struct{}{}, socketFaults: map[string][]int{},
 	}
 	s.seedHistory()
 	mux := http.NewServeMux()
@@ -163,8 +166,8 @@ func (s *Server) Requests() []Request {
 	return slices.Clone(s.requests)
 }
 
-// Placed returns the calls placed so far.
-func (s *Server) Placed() []PlacedCall {
+// Calls returns the calls placed so far, oldest first.
+func (s *Server) Calls() []PlacedCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.placed)

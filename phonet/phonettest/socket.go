@@ -32,7 +32,15 @@ func (s *Server) live(w http.ResponseWriter, r *http.Request) {
 			user, found = u, true
 		}
 	}
+	refusal := s.socketFaults[sub]
+	if len(refusal) > 0 {
+		s.socketFaults[sub] = refusal[1:]
+	}
 	s.mu.Unlock()
+	if len(refusal) > 0 {
+		http.Error(w, http.StatusText(refusal[0]), refusal[0])
+		return
+	}
 	if q.Get("apiKey") != s.apiKey || q.Get("domain") != s.Domain || !found {
 		http.Error(w, "Forbidden", http.StatusForbidden)
 		return
@@ -74,20 +82,50 @@ func (s *Server) command(sock *socket, data []byte) {
 		return
 	}
 	s.mu.Lock()
-	failure, mute := s.click2callErr, s.click2callMute
+	failure, mute, delay := s.click2callErr, s.click2callMute, s.click2callDelay
 	s.mu.Unlock()
-	switch {
-	case mute:
+	if mute {
 		return
-	case failure != "":
-		s.write(sock, map[string]any{"event": "error", "message": failure})
-	case msg.To == "":
-		s.write(sock, map[string]any{"event": "error", "message": "to is required"})
-	default:
-		c := s.place(sock.user, msg.To, true)
-		s.write(sock, map[string]any{"event": "success"})
-		s.pushCall(c, "call.dial")
 	}
+	answer := func() {
+		switch {
+		case failure != "":
+			s.write(sock, map[string]any{"event": "error", "message": failure})
+		case msg.To == "":
+			s.write(sock, map[string]any{"event": "error", "message": "to is required"})
+		default:
+			c := s.place(sock.user, msg.To, true)
+			s.write(sock, map[string]any{"event": "success"})
+			s.pushCall(c, "call.dial")
+		}
+	}
+	if delay <= 0 {
+		answer()
+		return
+	}
+	// Late, and off the reader: the connection keeps answering pings and
+	// reading further commands meanwhile, as a slow PBX would.
+	s.late.Add(1)
+	time.AfterFunc(delay, func() {
+		defer s.late.Done()
+		answer()
+	})
+}
+
+// FailSocket makes the next handshake of subscriber's socket answer status
+// (503, say) instead of upgrading; calls queue up.
+func (s *Server) FailSocket(subscriber string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.socketFaults[subscriber] = append(s.socketFaults[subscriber], status)
+}
+
+// DelayClick2Call makes the reply to each click2call come d after it; 0
+// answers at once again.
+func (s *Server) DelayClick2Call(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.click2callDelay = d
 }
 
 // FailClick2Call makes click2call answer {"event":"error","message":msg};
@@ -280,4 +318,11 @@ func (s *Server) AwaitSockets(ctx context.Context, n int) error {
 		}
 	}
 	return nil
+}
+
+// Close waits for the click2call replies DelayClick2Call held back, then
+// shuts the server down like httptest.Server.Close.
+func (s *Server) Close() {
+	s.late.Wait()
+	s.Server.Close()
 }
