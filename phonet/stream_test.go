@@ -319,3 +319,19 @@ func TestStreamSlowConsumerDropsTheOldest(t *testing.T) {
 	require.True(t, ok)
 	assert.False(t, p.Away)
 }
+
+// TestCancelledContextSameShapeEverywhere: a context that has ended gives
+// ctx.Err() itself, from REST calls and from the sockets alike.
+func TestCancelledContextSameShapeEverywhere(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := c.Users(ctx)
+	assert.Equal(t, context.Canceled, err, "REST")
+	_, err = c.Subscribe(ctx, "001", fastSocket...)
+	assert.Equal(t, context.Canceled, err, "Subscribe")
+	_, err = c.Watch(ctx, []string{"001"}, fastSocket...)
+	assert.Equal(t, context.Canceled, err, "Watch")
+	assert.Zero(t, srv.Sockets())
+}

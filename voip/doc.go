@@ -27,22 +27,35 @@
 // API failures are [*APIError] values (status, vendor code and message,
 // method, redacted URL, body excerpt) and match one class sentinel through
 // errors.Is: [ErrUnauthorized], [ErrForbidden], [ErrNotFound],
-// [ErrRateLimited], [ErrBadRequest], [ErrServer], [ErrBadResponse]. A
-// request that starts a call and fails in a way that leaves its fate unknown
-// matches [ErrAmbiguous]: it was not retried, and the call may be ringing.
-// No pbxkit error ever carries a key, token or password.
+// [ErrRateLimited], [ErrBadRequest], [ErrServer], [ErrBadResponse], and
+// [ErrUnreachable] when no answer came at all (refused, reset, DNS, TLS,
+// timeout). A request that starts a call and fails in a way that leaves its
+// fate unknown matches [ErrAmbiguous]: it was not retried, and the call may
+// be ringing. An argument refused before anything is sent (an empty
+// extension, a phone that is not a number) is an [*ArgError] matching
+// [ErrBadRequest], and [ErrInvalidPhone] for a number. A context that ends
+// first gives ctx.Err() itself. No pbxkit error ever carries a key, token or
+// password.
 //
 // # Webhooks
 //
-// [Webhook] is the http.Handler under every vendor's webhook handler: it
-// checks the method, caps the body at 1 MiB, and turns verification and
-// parse failures into 401 and 400 replies. Vendors that must answer with
-// data write their own reply.
+// Every vendor's webhook handler is built by its NewWebhookHandler from a
+// WebhookConfig with the same fields for the same things: Update receives
+// [Update] values, Logger, MaxBody, DedupeWindow and Memory. [Webhook] is
+// the http.Handler under each of them: it checks the method, caps the body
+// at 1 MiB, and turns verification and parse failures into 401 and 400
+// replies. Vendors that must answer with data write their own reply.
+//
+// Handlers remember deliveries (to drop a vendor's duplicates, see
+// [DeliverOnce]) and facts about calls in a [Memory]. Handlers behind one
+// load balancer share one, or each replica sees only the deliveries it
+// received; [LocalMemory] serves the handlers of one process.
 //
 // # Live streams
 //
-// A [Source] delivers events from a vendor socket and reconnects by itself.
-// Each reconnect and each overflow of its buffer is announced by a [Notice]
-// with Gap set, so that the caller can reconcile from active calls or
-// history instead of silently missing a call.
+// A [Source] delivers events from a vendor socket, or from a hub of many,
+// and reconnects by itself. Each reconnect and each overflow of its buffer
+// is announced by a [Notice] with Gap set, so that the caller can reconcile
+// from active calls or history instead of silently missing a call; a socket
+// refused for good says so with [NoticeStopped].
 package voip
