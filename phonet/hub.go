@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -256,11 +257,7 @@ func (h *Hub) refused(sub string, err error) {
 func (h *Hub) failedErrors() []error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	subs := make([]string, 0, len(h.failed))
-	for sub := range h.failed {
-		subs = append(subs, sub)
-	}
-	slices.Sort(subs)
+	subs := slices.Sorted(maps.Keys(h.failed))
 	var errs []error
 	for i, sub := range subs {
 		if i == 3 {
@@ -369,11 +366,7 @@ func (h *Hub) Dropped() uint64 { return h.dropped.Load() }
 func (h *Hub) Failed() map[string]error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make(map[string]error, len(h.failed))
-	for k, v := range h.failed {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(h.failed)
 }
 
 // Subscribers returns the subscribers watched, sorted: connected, or
@@ -381,12 +374,7 @@ func (h *Hub) Failed() map[string]error {
 func (h *Hub) Subscribers() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]string, 0, len(h.streams))
-	for sub := range h.streams {
-		out = append(out, sub)
-	}
-	slices.Sort(out)
-	return out
+	return slices.Sorted(maps.Keys(h.streams))
 }
 
 // Stream returns the socket of one subscriber, or nil. Its events go to the

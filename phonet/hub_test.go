@@ -277,18 +277,7 @@ func TestHubStopsWithItsContext(t *testing.T) {
 // nextNoticeOf returns the next notice about subscriber.
 func nextNoticeOf(t *testing.T, ch <-chan voip.Notice, subscriber string) voip.Notice {
 	t.Helper()
-	deadline := time.After(wait)
-	for {
-		select {
-		case n, ok := <-ch:
-			require.True(t, ok, "notices closed")
-			if n.Subscriber == subscriber {
-				return n
-			}
-		case <-deadline:
-			t.Fatalf("no notice about %s", subscriber)
-		}
-	}
+	return nextNoticeWhere(t, ch, "about "+subscriber, func(n voip.Notice) bool { return n.Subscriber == subscriber })
 }
 
 // awaitSocketsAtMost waits until the emulator holds at most n sockets.

@@ -47,16 +47,23 @@ func nextEvent(t *testing.T, ch <-chan *phonet.Event) *phonet.Event {
 
 func nextNotice(t *testing.T, ch <-chan voip.Notice, kind voip.NoticeKind) voip.Notice {
 	t.Helper()
+	return nextNoticeWhere(t, ch, kind.String(), func(n voip.Notice) bool { return n.Kind == kind })
+}
+
+// nextNoticeWhere returns the next notice that match accepts; what names
+// it for the failure message.
+func nextNoticeWhere(t *testing.T, ch <-chan voip.Notice, what string, match func(voip.Notice) bool) voip.Notice {
+	t.Helper()
 	deadline := time.After(wait)
 	for {
 		select {
 		case n, ok := <-ch:
 			require.True(t, ok, "notices closed")
-			if n.Kind == kind {
+			if match(n) {
 				return n
 			}
 		case <-deadline:
-			t.Fatalf("no %v notice", kind)
+			t.Fatalf("no notice %s", what)
 		}
 	}
 }
