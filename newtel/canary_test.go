@@ -124,7 +124,10 @@ func TestCanaryHandlerSecretsNeverLeak(t *testing.T) {
 		texts = append(texts, rec.Body.String())
 	}
 	data := `{"vpbxId":"1","time":1758190000}`
-	sig := func(key string) string { sum := sha1.Sum([]byte("inboundCallStart\n" + data + "\n" + key)); return hex.EncodeToString(sum[:]) }
+	sig := func(key string) string {
+		sum := sha1.Sum([]byte("inboundCallStart\n" + data + "\n" + key))
+		return hex.EncodeToString(sum[:])
+	}
 	for _, body := range []string{
 		`{"event":"inboundCallStart","signature":"` + sig("wrong") + `","data":` + data + `}`,
 		`{"event":"inboundCallStart","signature":"` + sig(canaryWebhookKey) + `","data":` + data + `}`, // verifies; Update fails

@@ -124,8 +124,10 @@ var errStoreDown = errors.New("the store is down")
 func (brokenMemory) Add(context.Context, string, string, time.Duration) (bool, error) {
 	return false, errStoreDown
 }
-func (brokenMemory) Get(context.Context, string) (string, bool, error) { return "", false, errStoreDown }
-func (brokenMemory) Delete(context.Context, string) error              { return errStoreDown }
+func (brokenMemory) Get(context.Context, string) (string, bool, error) {
+	return "", false, errStoreDown
+}
+func (brokenMemory) Delete(context.Context, string) error { return errStoreDown }
 
 // serve posts body to h and returns the status of the reply.
 func serve(h http.Handler, body string) int {
