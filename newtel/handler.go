@@ -99,9 +99,10 @@ func (h *webhookHandler) serve(_ http.ResponseWriter, r *http.Request, body []by
 	if deliver == nil {
 		return nil
 	}
-	// The key is the event and the data as received, without the
-	// signature: a redelivery repeats them byte for byte, and two events of
-	// a call differ in the name, the time or the extension.
+	// The key is the event and the data as received (the whole body in the
+	// flat form), not the envelope's signature: a redelivery repeats them
+	// byte for byte, and two events of a call differ in the name, the time
+	// or the extension.
 	_, err = h.memory.Once(ctx, hook.Key(Vendor, "delivery", []byte(w.Name), w.Data), deliver)
 	return err
 }
