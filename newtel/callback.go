@@ -2,10 +2,8 @@ package newtel
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -41,15 +39,26 @@ type callbackWire struct {
 	CallDetails  json.RawMessage `json:"callDetails"`
 }
 
-// ParseCallback reads a callback body. A body that is not a JSON object, or
-// has no callId at any level, is an error matching voip.ErrMalformed.
+// ParseCallback reads a callback from r's body, at most
+// voip.DefaultWebhookMaxBody bytes. A body that is longer, is not a JSON
+// object, or has no callId at any level, is an error matching
+// voip.ErrMalformed.
 //
 // Callbacks are not signed in any known example. Match CallID against the
 // calls you started, compare ClientNumber where present, and put an
-// unguessable token in the callbackLink's query.
-func ParseCallback(body []byte) (*Callback, error) {
+// unguessable token in the callbackLink's query, which NewCallbackHandler
+// checks (CallbackConfig.Token) and ParseCallback does not.
+func ParseCallback(r *http.Request) (*Callback, error) {
+	body, err := readBody(r, "callback")
+	if err != nil {
+		return nil, err
+	}
+	return parseCallback(body, time.Now())
+}
+
+func parseCallback(body []byte, now time.Time) (*Callback, error) {
 	b := bytes.TrimSpace(body)
-	cb := &Callback{ReceivedAt: time.Now().UTC(), Raw: json.RawMessage(b)}
+	cb := &Callback{ReceivedAt: now.UTC(), Raw: json.RawMessage(b)}
 	level := b
 	for depth := 0; depth < 3 && len(level) > 0; depth++ {
 		if level[0] != '{' {
@@ -83,28 +92,5 @@ func ParseCallback(body []byte) (*Callback, error) {
 func setOnce(dst *string, v string) {
 	if *dst == "" {
 		*dst = v
-	}
-}
-
-// CallbackHandler serves a callbackLink: it answers 200 {} once f returned
-// nil, 400 on a body ParseCallback refuses, 500 when f fails, and 405 to
-// anything but POST. logger receives one line per rejected request; nil is
-// silent.
-func CallbackHandler(f func(ctx context.Context, cb *Callback) error, logger *slog.Logger) http.Handler {
-	return &voip.Webhook{
-		Logger: logger,
-		Serve: func(w http.ResponseWriter, r *http.Request, body []byte) error {
-			cb, err := ParseCallback(body)
-			if err != nil {
-				return err
-			}
-			if f != nil {
-				if err := f(r.Context(), cb); err != nil {
-					return err
-				}
-			}
-			voip.WriteJSON(w, http.StatusOK, struct{}{})
-			return nil
-		},
 	}
 }

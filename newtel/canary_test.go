@@ -1,8 +1,14 @@
 package newtel_test
 
 import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +16,7 @@ import (
 
 	"github.com/pbxkit/pbxkit/internal/testutil"
 	"github.com/pbxkit/pbxkit/newtel"
+	"github.com/pbxkit/pbxkit/voip"
 )
 
 // The canary keys must never be seen in an error or a log line. The token
@@ -87,4 +94,67 @@ func TestCanaryKeysNeverLeak(t *testing.T) {
 	_, err := newtel.New(canaryAccess, canarySign, newtel.WithBaseURL("ftp://"+canaryAccess+"@x/"))
 	require.Error(t, err)
 	testutil.NoSecret(t, canaryAccess, err.Error())
+}
+
+// The canary secrets of the handlers: the webhook signing key and the
+// callbackLink token.
+const (
+	canaryWebhookKey = "c4a7a12c-webhook-key-c4a7a12c"
+	canaryToken      = "c4a7a12c-callback-token-c4a7a12c"
+)
+
+// TestCanaryHandlerSecretsNeverLeak sends the handlers every kind of
+// request they refuse or fail, and looks for the webhook key and the
+// callback token in their construction errors, replies and log lines.
+func TestCanaryHandlerSecretsNeverLeak(t *testing.T) {
+	t.Parallel()
+	logs := &testutil.Logs{}
+	failing := func(context.Context, voip.Update) error { return errors.New("the CRM failed") }
+	webhooks, err := newtel.NewWebhookHandler(newtel.WebhookConfig{Key: canaryWebhookKey, Update: failing, Logger: logs.Logger()})
+	require.NoError(t, err)
+	calls := 0
+	callbacks, err := newtel.NewCallbackHandler(newtel.CallbackConfig{Token: canaryToken, Logger: logs.Logger(),
+		Callback: func(context.Context, *newtel.Callback) error { calls++; return errors.New("the CRM failed") }})
+	require.NoError(t, err)
+
+	var texts []string
+	send := func(h http.Handler, target, body string) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, target, strings.NewReader(body)))
+		texts = append(texts, rec.Body.String())
+	}
+	data := `{"vpbxId":"1","time":1758190000}`
+	sig := func(key string) string {
+		sum := sha1.Sum([]byte("inboundCallStart\n" + data + "\n" + key))
+		return hex.EncodeToString(sum[:])
+	}
+	for _, body := range []string{
+		`{"event":"inboundCallStart","signature":"` + sig("wrong") + `","data":` + data + `}`,
+		`{"event":"inboundCallStart","signature":"` + sig(canaryWebhookKey) + `","data":` + data + `}`, // verifies; Update fails
+		`{"event":"inboundCallStart","data":` + data + `}`,
+		`{"event":`,
+	} {
+		send(webhooks, "/newtel/webhook", body)
+	}
+	for _, target := range []string{
+		"/cb", "/cb?token=", "/cb?token=c4a7a12c", "/cb?token=" + canaryToken + "x",
+		"/cb?token=" + canaryToken + "&token=" + canaryToken,
+		"/cb?token=" + canaryToken, // passes the check; the body is refused
+	} {
+		send(callbacks, target, `{"no":"callId"}`)
+	}
+	send(callbacks, "/cb?token="+canaryToken, `{"callId":"1"}`) // Callback fails
+	require.Equal(t, 1, calls, "only the last callback reached Callback")
+
+	_, err = newtel.NewWebhookHandler(newtel.WebhookConfig{Key: canaryWebhookKey})
+	require.Error(t, err)
+	texts = append(texts, err.Error())
+	_, err = newtel.NewCallbackHandler(newtel.CallbackConfig{Token: canaryToken})
+	require.Error(t, err)
+	texts = append(texts, err.Error())
+
+	texts = append(texts, logs.String())
+	require.Contains(t, logs.String(), "webhook rejected", "the refusals were logged")
+	testutil.NoSecret(t, canaryWebhookKey, texts...)
+	testutil.NoSecret(t, canaryToken, texts...)
 }

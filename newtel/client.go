@@ -53,7 +53,9 @@ type options struct {
 }
 
 // WithBaseURL sends requests to a reseller's copy of the API or to an
-// emulator instead of DefaultBaseURL. Methods are resolved under its path.
+// emulator (newteltest's BaseURL). Methods are resolved under its path.
+// Default: DefaultBaseURL, https://api.new-tel.net/. An empty URL is an
+// error.
 func WithBaseURL(u string) Option {
 	return func(o *options) error {
 		if strings.TrimSpace(u) == "" {
@@ -65,7 +67,10 @@ func WithBaseURL(u string) Option {
 }
 
 // WithHTTPClient sends requests through c. Its Timeout bounds each attempt;
-// ctx bounds the whole call, retries included. Nil is an error.
+// ctx bounds the whole call, retries included. Redirects are never
+// followed, whatever c's CheckRedirect: a signed POST is not repeated
+// elsewhere. Default: a client with a 30-second timeout per attempt over
+// http.DefaultTransport. Nil is an error.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -76,8 +81,9 @@ func WithHTTPClient(c *http.Client) Option {
 	}
 }
 
-// WithLogger logs one line per attempt to l, redacted, and the key-format
-// warnings of New. Nil is silent.
+// WithLogger logs to l, redacted: one line per attempt at Debug; retries,
+// the key-format warnings of New and a response Signature that does not
+// verify at Warn. Default: silent; nil is silent too.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		o.logger = l
@@ -85,9 +91,9 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithClock replaces time.Now as the source of the tokens' time, read once
-// per attempt: for tests, or to correct a clock known to be skewed. Nil is
-// an error.
+// WithClock replaces the source of the tokens' time, read once per
+// attempt: for tests, or to correct a clock known to be skewed. Default:
+// time.Now. Nil is an error.
 func WithClock(now func() time.Time) Option {
 	return func(o *options) error {
 		if now == nil {
@@ -99,9 +105,10 @@ func WithClock(now func() time.Time) Option {
 }
 
 // WithRequireSignature makes a response without a valid Signature header an
-// error matching ErrBadSignature. Without it a present header is checked and
-// a mismatch only logged at Warn. No public client has seen the header: turn
-// this on only after checking that your account sends it.
+// error matching ErrBadSignature. By default a present header is checked, a
+// mismatch only logged at Warn, and a missing one accepted. No public
+// client has seen the header: turn this on only after checking that your
+// account sends it.
 func WithRequireSignature() Option {
 	return func(o *options) error {
 		o.signatures = signatureRequired
@@ -110,9 +117,10 @@ func WithRequireSignature() Option {
 }
 
 // WithoutSignatureCheck ignores the Signature header of responses, without
-// the Warn line a mismatch otherwise logs: for accounts whose header this
+// the Warn line a mismatch logs by default: for accounts whose header this
 // package does not read. The last of WithRequireSignature and
-// WithoutSignatureCheck wins.
+// WithoutSignatureCheck wins; with neither, a present header is checked and
+// a mismatch logged.
 func WithoutSignatureCheck() Option {
 	return func(o *options) error {
 		o.signatures = signatureIgnored
@@ -122,8 +130,9 @@ func WithoutSignatureCheck() Option {
 
 // WithRetries sets how reads are retried: max retries after the first
 // attempt (0 disables them), with exponential backoff between minWait and
-// maxWait. Methods that start a call are never retried once New-Tel may
-// have seen them.
+// maxWait. Default: 3 retries, waiting 500 ms to 15 s. Methods that start
+// a call are never retried once New-Tel may have seen them. A negative
+// max, a minWait of 0 or less, or a maxWait below minWait is an error.
 func WithRetries(max int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
 		r, err := rest.NewRetries(max, minWait, maxWait)

@@ -8,8 +8,13 @@
 // [Client] has a typed method per known API method and a generic
 // [Client.Call] for the others (method names are exported constants, since
 // New-Tel renames them), and implements voip.Provider. [WidgetSnippet]
-// renders the widget configuration into the article's HTML. Package
-// newteltest is an in-process New-Tel for tests.
+// renders the widget configuration into the article's HTML.
+// [NewWebhookHandler] and [NewCallbackHandler] serve what New-Tel posts.
+//
+// Package newteltest is an in-process New-Tel for tests and examples; point
+// a client at it with
+//
+//	client, err := newtel.New(accessKey, signKey, newtel.WithBaseURL(api.BaseURL()))
 //
 // # Authentication and signing
 //
@@ -36,8 +41,16 @@
 //
 // # Errors
 //
-// Failures are *voip.APIError values matching one class sentinel. The
-// answer's envelope is decoded whatever the HTTP status: a top level
+// An argument refused before anything is sent (an empty extension or call
+// id, a phone that is not a number) is a *voip.ArgError naming the method
+// and the argument; it matches voip.ErrBadRequest, and voip.ErrInvalidPhone
+// for a phone.
+//
+// A failed call is a *voip.APIError matching one class sentinel. New-Tel
+// not answering at all (connection refused or reset, DNS, TLS, timeouts)
+// is voip.ErrUnreachable, after the retries of a read; for a method that
+// starts a call and may have reached New-Tel it is voip.ErrAmbiguous too.
+// The answer's envelope is decoded whatever the HTTP status: a top level
 // {"status":"error","message":…} or a method level {"status":"success",
 // "data":{"result":"error","message":…}} is an error carrying that message.
 // The class follows the HTTP status when it is not 2xx (401 is
@@ -46,7 +59,9 @@
 // words about keys, tokens, signatures or authorization mean
 // voip.ErrUnauthorized, anything else voip.ErrBadRequest. An answer that is
 // not the envelope matches voip.ErrBadResponse, as does a bad Signature
-// (together with ErrBadSignature).
+// (together with ErrBadSignature). A cancelled or expired ctx gives an
+// error matching ctx.Err(), inside an ambiguous *voip.APIError when a
+// call-starting request was already out.
 //
 // # Retries
 //
@@ -64,27 +79,45 @@
 // # Callbacks
 //
 // Call Password and Call Password ID POST {"callId": …} to the request's
-// callbackLink; [CallbackHandler] serves it and [ParseCallback] reads one.
-// No known example signs callbacks: match the call id against the calls you
-// started and put an unguessable token in the callbackLink.
+// callbackLink; [NewCallbackHandler] serves it and [ParseCallback] reads
+// one. No known example signs callbacks: put an unguessable token in the
+// callbackLink's query and set it as [CallbackConfig.Token], which the
+// handler checks, and match the call id against the calls you started.
+//
+//	cb, err := newtel.NewCallbackHandler(newtel.CallbackConfig{
+//		Token:    callbackToken, // sent as …/newtel/callback?token=<callbackToken>
+//		Callback: func(ctx context.Context, c *newtel.Callback) error { return verified(ctx, c.CallID) },
+//	})
 //
 // # Webhooks
 //
 // The PBX posts {"event", "signature", "data"} to the URL set in the
 // cabinet's «Оповещения», for the extensions chosen there.
-// [WebhookHandler] turns inboundCallStart and outboundCallStart into
+// [NewWebhookHandler] turns inboundCallStart and outboundCallStart into
 // voip.EventStart, inboundCallAnswer into voip.EventAnswer, and
-// inboundCallEnd and outboundCallEnd into voip.EventEnd plus a voip.Call with
-// the recording link; ringingStart, ringingEnd and unknown events go to
-// Handler.Other. The correlation key is data.vpbxId.
+// inboundCallEnd and outboundCallEnd into voip.EventEnd plus a voip.Call
+// with the recording link, all for [WebhookConfig.Update]; ringingStart,
+// ringingEnd and unknown events go to [WebhookConfig.Other]. The
+// correlation key is data.vpbxId.
+//
+//	hooks, err := newtel.NewWebhookHandler(newtel.WebhookConfig{
+//		Key:    webhookKey, // the cabinet's «Ключ для подписи данных»
+//		Update: func(ctx context.Context, u voip.Update) error { return crm.Save(ctx, u) },
+//	})
+//
+// New-Tel's redelivery policy is unknown; the handlers remember each
+// delivery for [WebhookConfig.DedupeWindow] in [WebhookConfig.Memory] and
+// answer a duplicate 200 without delivering it again. Replicas behind a
+// load balancer must share one Memory.
 //
 // Signature verification is EXPERIMENTAL and pluggable ([WebhookVerifier]),
 // because the algorithm is not published. The default,
 // [VerifyWebhookSignature], accepts a SHA-1 or SHA-256 hex digest of event,
 // the data text and the key («Ключ для подписи данных») over the raw data
-// text or its PHP- or JavaScript-style re-encodings, and fails closed: with
-// no key every webhook is refused. [SkipWebhookVerification] turns it off
-// for an account it does not match.
+// text or its PHP- or JavaScript-style re-encodings, and fails closed.
+// NewWebhookHandler refuses to start without a key unless Verify is set;
+// [SkipWebhookVerification] turns verification off for an account it does
+// not match.
 //
 // # Unconfirmed facts
 //

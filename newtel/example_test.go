@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"time"
 
 	"github.com/pbxkit/pbxkit/newtel"
@@ -91,4 +92,126 @@ func ExampleWidgetSnippet() {
 	fmt.Println(len(html) > 0)
 	// Output:
 	// true
+}
+
+// The client as a voip.Provider, the interface a CRM codes against, on the
+// emulator: GenerateCall rings the extension, then dials the client.
+func Example_provider() {
+	ctx := context.Background()
+	api := newteltest.NewServer(accessKey, signKey)
+	defer api.Close()
+	client, err := newtel.New(accessKey, signKey, newtel.WithBaseURL(api.BaseURL()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var p voip.Provider = client
+	if err := p.TestConnection(ctx); err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = p.Members(ctx)
+	fmt.Println("members not supported:", errors.Is(err, voip.ErrNotSupported))
+
+	_, err = p.GenerateCall(ctx, "101", "not a phone")
+	var argErr *voip.ArgError
+	fmt.Println("refused before sending:", errors.As(err, &argErr), argErr.Arg, len(api.Calls()))
+
+	id, err := p.GenerateCall(ctx, "101", "+7 916 123-45-67")
+	if err != nil {
+		fmt.Println(err) // errors.Is(err, voip.ErrAmbiguous): the call may be ringing; do not retry
+		return
+	}
+	placed := api.Calls()[0]
+	fmt.Println("placed:", placed.CallID == id, placed.SrcNumber, "then", placed.DstNumber)
+	// Output:
+	// members not supported: true
+	// refused before sending: true phone 0
+	// placed: true 101 then 79161234567
+}
+
+// The PBX's webhooks of an inbound call, played by the emulator, through
+// the handler: live events and, at the end, the call's record.
+func ExampleNewWebhookHandler() {
+	ctx := context.Background()
+	api := newteltest.NewServer(accessKey, signKey)
+	defer api.Close()
+	api.SetClock(func() time.Time { return time.Date(2025, 9, 18, 10, 0, 0, 0, time.UTC) })
+
+	const webhookKey = "webhook-key" // the cabinet's «Ключ для подписи данных»
+	hooks, err := newtel.NewWebhookHandler(newtel.WebhookConfig{
+		Key: webhookKey,
+		Update: func(_ context.Context, u voip.Update) error {
+			ev, who := u.Event, u.Event.Client
+			if ev.Ext != "" {
+				who += " → " + ev.Ext
+			}
+			fmt.Println(ev.At.Format(time.TimeOnly), ev.Kind, ev.Direction, who)
+			if c := u.Call; c != nil {
+				fmt.Println("record:", c.Disposition, "talk", c.Talk, "recording", c.RecordingURL != "")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	crm := httptest.NewServer(hooks) // in a CRM: mux.Handle("/newtel/webhook", hooks)
+	defer crm.Close()
+
+	_, err = api.PlayInbound(ctx, newteltest.Webhooks{URL: crm.URL, Key: webhookKey, Client: crm.Client()},
+		newteltest.InboundCall{CallID: "vpbx-1", Client: "79161234567", Ext: "102", Ring: 8 * time.Second, Talk: 87 * time.Second})
+	if err != nil {
+		fmt.Println(err)
+	}
+	// Output:
+	// 09:58:25 start in +79161234567
+	// 09:58:33 answer in +79161234567 → 102
+	// 10:00:00 end in +79161234567 → 102
+	// record: answered talk 1m27s recording true
+}
+
+// A flash call whose callbackLink carries a token, and New-Tel's callback
+// to it, played by the emulator.
+func ExampleNewCallbackHandler() {
+	ctx := context.Background()
+	api := newteltest.NewServer(accessKey, signKey)
+	defer api.Close()
+	client, err := newtel.New(accessKey, signKey, newtel.WithBaseURL(api.BaseURL()))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	const token = "an-unguessable-random-token" // e.g. 32 bytes from crypto/rand, hex
+	done := make(chan string, 1)
+	callbacks, err := newtel.NewCallbackHandler(newtel.CallbackConfig{
+		Token: token,
+		Callback: func(_ context.Context, cb *newtel.Callback) error {
+			done <- cb.CallID
+			return nil
+		},
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	crm := httptest.NewServer(callbacks)
+	defer crm.Close()
+
+	call, err := client.StartPasswordCall(ctx, newtel.PasswordCallRequest{
+		DstNumber: "+7 908 123-45-67", Pin: "4821", CallbackLink: crm.URL + "/newtel/callback?token=" + token,
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := api.Callback(ctx, crm.Client(), call.CallID); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("callback for the flash call:", <-done == call.CallID)
+	// Output:
+	// callback for the flash call: true
 }

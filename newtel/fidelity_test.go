@@ -158,7 +158,7 @@ func TestDocSampleAnswers(t *testing.T) {
 // unexpected type in another member does not refuse the callback.
 func TestCallbackUnconfirmedFieldsNeverFail(t *testing.T) {
 	t.Parallel()
-	cb, err := newtel.ParseCallback([]byte(`{"callId":"2096093321622464437","userData":{"flow":"signup"},"status":["x"],"clientNumber":79161234567}`))
+	cb, err := newtel.ParseCallback(request(`{"callId":"2096093321622464437","userData":{"flow":"signup"},"status":["x"],"clientNumber":79161234567}`))
 	require.NoError(t, err)
 	assert.Equal(t, "2096093321622464437", cb.CallID)
 	assert.Equal(t, "79161234567", cb.ClientNumber)

@@ -132,7 +132,7 @@ func FuzzParseCallback(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		cb, err := ParseCallback(body)
+		cb, err := parseCallback(body, time.Unix(0, 0))
 		if err != nil {
 			require.ErrorIs(t, err, voip.ErrMalformed)
 			return

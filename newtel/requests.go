@@ -34,7 +34,7 @@ type PasswordCallRequest struct {
 	// Timeout is how long the call rings, in seconds (about 20 to 99); 0
 	// leaves New-Tel's default.
 	Timeout int
-	// CallbackLink is POSTed to when the call ends: see CallbackHandler.
+	// CallbackLink is POSTed to when the call ends: see NewCallbackHandler.
 	CallbackLink string
 }
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -91,13 +93,38 @@ type webhookData struct {
 	CallRecordLink lenient.String  `json:"callRecordLink"`
 }
 
-// ParseWebhook reads a PBX event webhook and checks its signature with
-// verify, which must not be nil: see VerifyWebhookSignature. A body that
-// cannot be read matches voip.ErrMalformed, a failed verification
-// voip.ErrUnverified. Unknown event names are accepted, for the events the
-// PBX may add; Event and Call then report false.
-func ParseWebhook(body []byte, verify WebhookVerifier) (*Webhook, error) {
+// ParseWebhook reads a PBX event webhook from r's body, at most
+// voip.DefaultWebhookMaxBody bytes, and checks its signature with verify,
+// which must not be nil: see VerifyWebhookSignature. A body that cannot be
+// read or parsed, or is longer, matches voip.ErrMalformed; a failed
+// verification voip.ErrUnverified. Unknown event names are accepted, for
+// the events the PBX may add; Event and Call then report false.
+//
+// It is for a handler of your own; NewWebhookHandler does the same and
+// drops the PBX's duplicates.
+func ParseWebhook(r *http.Request, verify WebhookVerifier) (*Webhook, error) {
+	body, err := readBody(r, "webhook")
+	if err != nil {
+		return nil, err
+	}
 	return parseWebhook(body, verify, time.Now())
+}
+
+// readBody reads the body of a request to ParseWebhook or ParseCallback
+// (what names it in errors), capped at voip.DefaultWebhookMaxBody.
+func readBody(r *http.Request, what string) ([]byte, error) {
+	if r == nil || r.Body == nil {
+		return nil, fmt.Errorf("newtel: %s: no request body: %w", what, voip.ErrMalformed)
+	}
+	const max = voip.DefaultWebhookMaxBody
+	body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("newtel: %s: reading the body: %w: %w", what, err, voip.ErrMalformed)
+	}
+	if len(body) > max {
+		return nil, fmt.Errorf("newtel: %s: the body is over %d bytes: %w", what, max, voip.ErrMalformed)
+	}
+	return body, nil
 }
 
 func parseWebhook(body []byte, verify WebhookVerifier, now time.Time) (*Webhook, error) {

@@ -1,7 +1,6 @@
 package newtel_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -10,6 +9,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,56 +26,82 @@ import (
 // webhookKey is the «Ключ для подписи данных» of the tests.
 const webhookKey = "webhook-key-0123456789"
 
-// receiver is one test's CRM URL, collecting what WebhookHandler delivers.
+// receiver is one test's CRM URL, collecting what NewWebhookHandler
+// delivers.
 type receiver struct {
 	*httptest.Server
+	sink
+}
+
+// sink collects the deliveries of one or more handlers, in order.
+type sink struct {
 	mu      sync.Mutex
 	updates []voip.Update
 	others  []*newtel.Webhook
 }
 
-func newReceiver(t *testing.T, key string, verify newtel.WebhookVerifier) *receiver {
-	t.Helper()
-	rc := &receiver{}
-	rc.Server = httptest.NewServer(newtel.WebhookHandler(key, newtel.Handler{
-		Verify: verify,
+// config is a WebhookConfig with the test key whose callbacks fill s.
+func (s *sink) config() newtel.WebhookConfig {
+	return newtel.WebhookConfig{
+		Key: webhookKey,
 		Update: func(_ context.Context, u voip.Update) error {
-			rc.mu.Lock()
-			defer rc.mu.Unlock()
-			rc.updates = append(rc.updates, u)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.updates = append(s.updates, u)
 			return nil
 		},
 		Other: func(_ context.Context, w *newtel.Webhook) error {
-			rc.mu.Lock()
-			defer rc.mu.Unlock()
-			rc.others = append(rc.others, w)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.others = append(s.others, w)
 			return nil
 		},
-	}))
+	}
+}
+
+func (s *sink) got() ([]voip.Update, []*newtel.Webhook) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.updates), slices.Clone(s.others)
+}
+
+// newHandler is NewWebhookHandler(cfg), which must build.
+func newHandler(t *testing.T, cfg newtel.WebhookConfig) http.Handler {
+	t.Helper()
+	h, err := newtel.NewWebhookHandler(cfg)
+	require.NoError(t, err)
+	return h
+}
+
+// newReceiver serves a handler with key and verify (Verify nil: the
+// default) whose deliveries it collects.
+func newReceiver(t *testing.T, key string, verify newtel.WebhookVerifier) *receiver {
+	t.Helper()
+	rc := &receiver{}
+	cfg := rc.config()
+	cfg.Key, cfg.Verify = key, verify
+	rc.Server = httptest.NewServer(newHandler(t, cfg))
 	t.Cleanup(rc.Close)
 	return rc
 }
 
-func (rc *receiver) got() ([]voip.Update, []*newtel.Webhook) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	return append([]voip.Update(nil), rc.updates...), append([]*newtel.Webhook(nil), rc.others...)
-}
-
 func (rc *receiver) post(t *testing.T, body string) int {
 	t.Helper()
-	resp, err := rc.Client().Post(rc.URL, "application/json", bytes.NewReader([]byte(body)))
+	resp, err := rc.Client().Post(rc.URL, "application/json", strings.NewReader(body))
 	require.NoError(t, err)
 	require.NoError(t, resp.Body.Close())
 	return resp.StatusCode
+}
+
+func (rc *receiver) hooks() newteltest.Webhooks {
+	return newteltest.Webhooks{URL: rc.URL, Key: webhookKey, Client: rc.Client()}
 }
 
 func TestInboundCallFromEmulator(t *testing.T) {
 	t.Parallel()
 	srv, _ := newEmulator(t)
 	rc := newReceiver(t, webhookKey, nil)
-	hooks := newteltest.Webhooks{URL: rc.URL, Key: webhookKey, Client: rc.Client()}
-	id, err := srv.PlayInbound(t.Context(), hooks, newteltest.InboundCall{Client: "79161234567", DID: "74951502837",
+	id, err := srv.PlayInbound(t.Context(), rc.hooks(), newteltest.InboundCall{Client: "79161234567", DID: "74951502837",
 		Ext: "102", Ring: 8 * time.Second, Talk: 87 * time.Second})
 	require.NoError(t, err)
 
@@ -105,28 +132,80 @@ func TestInboundCallFromEmulator(t *testing.T) {
 	assert.Equal(t, "102", call.Ext)
 	assert.Equal(t, 95*time.Second, call.Duration)
 	assert.Equal(t, 87*time.Second, call.Talk)
-	assert.Equal(t, start.At, call.StartedAt)
-	assert.Equal(t, answer.At, call.AnsweredAt)
 	assert.Equal(t, srv.URL+"/records/"+id+".mp3", call.RecordingURL)
+	// The events and the record tell one story.
+	assert.Equal(t, start.At, call.StartedAt)
+	assert.Equal(t, start.At.Add(8*time.Second), answer.At)
+	assert.Equal(t, answer.At, call.AnsweredAt)
+	assert.Equal(t, start.At.Add(95*time.Second), end.At)
+	assert.Equal(t, others[1].Time, answer.At, "ringing ends at the answer")
+}
+
+func TestUnansweredInboundCallFromEmulator(t *testing.T) {
+	t.Parallel()
+	srv, _ := newEmulator(t)
+	rc := newReceiver(t, webhookKey, nil)
+	id, err := srv.PlayInbound(t.Context(), rc.hooks(), newteltest.InboundCall{Client: "79161234567", Ext: "102", Ring: 21 * time.Second})
+	require.NoError(t, err)
+
+	updates, others := rc.got()
+	require.Len(t, updates, 2, "start and end, no answer")
+	require.Len(t, others, 2)
+	start, end := *updates[0].Event, *updates[1].Event
+	assert.Equal(t, voip.EventStart, start.Kind)
+	assert.Equal(t, voip.EventEnd, end.Kind)
+	assert.Equal(t, voip.DispositionNoAnswer, end.Disposition)
+	assert.Equal(t, "+"+newteltest.DefaultLine, end.Line)
+	call := updates[1].Call
+	require.NotNil(t, call)
+	assert.Equal(t, id, call.ID)
+	assert.False(t, call.Answered())
+	assert.Equal(t, "no answer", call.RawStatus)
+	assert.Empty(t, call.RecordingURL)
+	assert.Zero(t, call.Talk)
+	assert.True(t, call.AnsweredAt.IsZero())
+	assert.Equal(t, 21*time.Second, call.Duration)
+	assert.Equal(t, start.At, call.StartedAt)
+	assert.Equal(t, start.At.Add(21*time.Second), end.At)
+	assert.Equal(t, end.At, others[1].Time, "ringing ends with the call")
 }
 
 func TestOutboundCallFromEmulator(t *testing.T) {
 	t.Parallel()
-	srv, c := newEmulator(t)
-	rc := newReceiver(t, webhookKey, nil)
-	_, err := c.GenerateCall(t.Context(), "101", "+7 916 123-45-67")
-	require.NoError(t, err)
-	hooks := newteltest.Webhooks{URL: rc.URL, Key: webhookKey, Client: rc.Client()}
-	require.NoError(t, srv.PlayOutbound(t.Context(), hooks, srv.Calls()[0], 5*time.Second, time.Minute))
-	updates, _ := rc.got()
-	require.Len(t, updates, 2)
-	ev := updates[1].Event
-	assert.Equal(t, voip.DirectionOut, ev.Direction)
-	assert.Equal(t, "+79161234567", ev.Client)
-	assert.Equal(t, "101", ev.Ext)
-	assert.Equal(t, "+74951502837", ev.Line)
-	assert.Equal(t, srv.Calls()[0].CallID, updates[1].Call.ID)
-	assert.Equal(t, time.Minute, updates[1].Call.Talk)
+	for name, talk := range map[string]time.Duration{"answered": time.Minute, "unanswered": 0} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			srv, c := newEmulator(t)
+			rc := newReceiver(t, webhookKey, nil)
+			_, err := c.GenerateCall(t.Context(), "101", "+7 916 123-45-67")
+			require.NoError(t, err)
+			placed := srv.Calls()[0]
+			require.NoError(t, srv.PlayOutbound(t.Context(), rc.hooks(), placed, 5*time.Second, talk))
+			updates, _ := rc.got()
+			require.Len(t, updates, 2)
+			start, end := updates[0].Event, updates[1].Event
+			assert.Equal(t, voip.EventStart, start.Kind)
+			assert.Equal(t, voip.DirectionOut, end.Direction)
+			assert.Equal(t, "+79161234567", end.Client)
+			assert.Equal(t, "101", end.Ext)
+			assert.Equal(t, "+74951502837", end.Line)
+			assert.Equal(t, placed.At.Truncate(time.Second).UTC(), start.At, "the call starts when it was placed")
+			assert.Equal(t, start.At.Add(5*time.Second+talk), end.At)
+			call := updates[1].Call
+			assert.Equal(t, placed.CallID, call.ID)
+			assert.Equal(t, start.At, call.StartedAt)
+			assert.Equal(t, talk, call.Talk)
+			if talk == 0 {
+				assert.Equal(t, voip.DispositionNoAnswer, call.Disposition)
+				assert.Empty(t, call.RecordingURL)
+				assert.True(t, call.AnsweredAt.IsZero())
+				return
+			}
+			assert.Equal(t, voip.DispositionAnswered, call.Disposition)
+			assert.Equal(t, start.At.Add(5*time.Second), call.AnsweredAt)
+			assert.Equal(t, srv.URL+"/records/"+placed.CallID+".mp3", call.RecordingURL)
+		})
+	}
 }
 
 // The data of the signature tests: Cyrillic, a URL and a nested array, in
@@ -185,10 +264,11 @@ func TestWebhookSignatureVariants(t *testing.T) {
 			assert.Empty(t, updates)
 		})
 	}
-	t.Run("no key fails closed", func(t *testing.T) {
+	t.Run("the default verifier fails closed without a key", func(t *testing.T) {
 		t.Parallel()
-		rc := newReceiver(t, "", nil)
-		assert.Equal(t, http.StatusUnauthorized, rc.post(t, accepted["sha1 over PHP encoding"]))
+		_, err := newtel.ParseWebhook(request(accepted["sha1 over PHP encoding"]), newtel.VerifyWebhookSignature(""))
+		require.ErrorIs(t, err, newtel.ErrWebhookSignature)
+		require.ErrorIs(t, err, voip.ErrUnverified)
 	})
 	t.Run("verification skipped on purpose", func(t *testing.T) {
 		t.Parallel()
@@ -199,10 +279,10 @@ func TestWebhookSignatureVariants(t *testing.T) {
 
 func TestWebhookSamples(t *testing.T) {
 	t.Parallel()
-	read := func(name string) []byte {
+	read := func(name string) *http.Request {
 		b, err := os.ReadFile(filepath.Join("testdata", "webhooks", name))
 		require.NoError(t, err)
-		return b
+		return request(string(b))
 	}
 	skip := newtel.SkipWebhookVerification()
 
@@ -249,7 +329,12 @@ func TestWebhookSamples(t *testing.T) {
 		"negative":      `{"event":"inboundCallEnd","data":{"duration":-1}}`,
 		"bad allAnswer": `{"event":"inboundCallEnd","data":{"allAnswer":{"a":1}}}`,
 	} {
-		_, err := newtel.ParseWebhook([]byte(body), skip)
+		_, err := newtel.ParseWebhook(request(body), skip)
 		assert.ErrorIs(t, err, voip.ErrMalformed, name)
 	}
+}
+
+// request is a POST of body, as a handler receives it.
+func request(body string) *http.Request {
+	return httptest.NewRequest(http.MethodPost, "/newtel/webhook", strings.NewReader(body))
 }

@@ -1,27 +1,7 @@
-// Package newteltest is an in-process New-Tel API for tests and examples, in
-// the manner of net/http/httptest: the signed JSON methods under one base
-// URL, the callbackLink callbacks, and a sender of the PBX's event webhooks.
-//
-// It is a second, independent reading of the protocol notes and the WebPhone
-// article, written from them and not from package newtel, with which it
-// shares no code, so that the two check each other. It checks every token
-// (the access key, the 10-digit time within MaxSkew, the SHA-256 of method,
-// time, access key, exact body and sign key) and answers a bad one with 401
-// and the error envelope; it signs every answer in a Signature header with
-// the same scheme over the answer's bytes, as the article describes; and it
-// answers the methods with data shaped like the public samples.
-//
-// Facts the notes leave open are chosen here and may differ from New-Tel:
-// the HTTP status of errors (401 for auth, 404 for an unknown method, 200
-// for a method-level error), the allowed skew, the answers of
-// call/start_simple_call and webrtc/get-widget-config, and the webhook
-// signature (SHA-1 of event, "\n", the data object as sent, "\n", the key,
-// the data encoded as PHP's json_encode does).
 package newteltest
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -44,6 +24,11 @@ import (
 // DefaultMaxSkew is how far a token's time may be from the server's clock.
 // New-Tel's window is not known.
 const DefaultMaxSkew = 2 * time.Minute
+
+// DefaultLine is the account's number: the confirmationNumber of Call
+// Password ID, the number an InboundCall dials when its DID is empty, and
+// the caller ID of an outbound call placed without one.
+const DefaultLine = "74951502837"
 
 // Request is a method call as the server received it.
 type Request struct {
@@ -127,6 +112,13 @@ func (s *Server) SetClock(now func() time.Time) {
 	s.now = now
 }
 
+// clock reads the server's clock.
+func (s *Server) clock() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.now()
+}
+
 // SetMaxSkew sets how far a token's time may be from the clock.
 func (s *Server) SetMaxSkew(d time.Duration) {
 	s.mu.Lock()
@@ -149,22 +141,36 @@ func (s *Server) SetBalance(b string) {
 	s.balance = b
 }
 
-// Fail makes the next call of method answer with status and body instead,
-// before any check. Calls queue up.
-func (s *Server) Fail(method string, status int, body string) {
+// Fail makes the next request for target, an API method such as
+// "company/get-state" or "" for any, answer with status and body instead,
+// before any check. Calls queue up; a request takes from its method's own
+// queue before the queue of "".
+func (s *Server) Fail(target string, status int, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults[method] = append(s.faults[method], fault{status, body})
+	s.faults[target] = append(s.faults[target], fault{status, body})
 }
 
-// Requests returns the requests received so far.
+// nextFault takes the fault queued for method, or for any request. s.mu is
+// held.
+func (s *Server) nextFault(method string) *fault {
+	for _, target := range [...]string{method, ""} {
+		if q := s.faults[target]; len(q) > 0 {
+			s.faults[target] = q[1:]
+			return &q[0]
+		}
+	}
+	return nil
+}
+
+// Requests returns the requests received so far, oldest first.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
 }
 
-// Calls returns the calls placed so far.
+// Calls returns the calls placed so far, oldest first.
 func (s *Server) Calls() []PlacedCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -190,10 +196,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	s.requests = append(s.requests, Request{Method: method, ContentType: r.Header.Get("Content-Type"),
 		Authorization: r.Header.Get("Authorization"), Body: body, At: now})
-	var f *fault
-	if q := s.faults[method]; len(q) > 0 {
-		f, s.faults[method] = &q[0], q[1:]
-	}
+	f := s.nextFault(method)
 	s.mu.Unlock()
 	if f != nil {
 		w.WriteHeader(f.status)
@@ -481,9 +484,9 @@ func (s *Server) startInbound(method string, p params, now time.Time) (map[strin
 		userData = u
 	}
 	return details(map[string]any{
-		"callId": id, "callbackLink": link, "clientNumber": client, "confirmationNumber": "74951502837",
+		"callId": id, "callbackLink": link, "clientNumber": client, "confirmationNumber": DefaultLine,
 		"isMnp": false, "operatorName": "ПАО МТС", "operatorNameMnp": nil, "regionName": "г. Москва и Московская область",
-		"qrCodeUri": s.URL + "/qr/74951502837.png", "userData": userData,
+		"qrCodeUri": s.URL + "/qr/" + DefaultLine + ".png", "userData": userData,
 	}), nil
 }
 
@@ -523,54 +526,4 @@ func randomInt(n int64) int64 {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
 	return v.Int64()
-}
-
-// Callback POSTs {"callId": …} to the callbackLink of a placed call, as
-// New-Tel does when the call ends or the user's call arrives. It returns an
-// error for an unknown call, one without a link, or a reply other than 2xx.
-func (s *Server) Callback(ctx context.Context, client *http.Client, callID string) error {
-	s.mu.Lock()
-	i := slices.IndexFunc(s.calls, func(c PlacedCall) bool { return c.CallID == callID })
-	var c PlacedCall
-	if i >= 0 {
-		c = s.calls[i]
-	}
-	s.mu.Unlock()
-	if i < 0 || c.CallbackLink == "" {
-		return fmt.Errorf("newteltest: no call %q with a callbackLink", callID)
-	}
-	body, _ := json.Marshal(map[string]string{"callId": callID})
-	return post(ctx, client, c.CallbackLink, body)
-}
-
-// post sends a JSON body and wants a 2xx reply.
-func post(ctx context.Context, client *http.Client, u string, body []byte) error {
-	if client == nil {
-		client = http.DefaultClient
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	reply, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return &StatusError{Status: resp.StatusCode, Body: string(reply)}
-	}
-	return nil
-}
-
-// StatusError is a reply other than 2xx to a callback or a webhook.
-type StatusError struct {
-	Status int
-	Body   string
-}
-
-func (e *StatusError) Error() string {
-	return fmt.Sprintf("newteltest: answered %d: %s", e.Status, e.Body)
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 )
 
-// Webhooks posts the PBX's event webhooks ("Webhook-оповещения") to a URL:
+// Webhooks posts the PBX's event webhooks («Webhook-оповещения») to a URL:
 // {"event": …, "signature": …, "data": {…}} as JSON, the data encoded as
 // PHP's json_encode does ("/" as "\/", non-ASCII as \uXXXX) and signed as
 // the one public receiver guesses: hex SHA-1 of event, "\n", the data text,
@@ -20,19 +21,47 @@ type Webhooks struct {
 	Client *http.Client // nil means http.DefaultClient
 }
 
-// Field is one data member; Value is a string, an int, an int64 or a
-// []string. Order is kept, as the PBX's encoder would.
+// Event is the name of a PBX webhook.
+type Event string
+
+// The events of the PBX, as the one public source names them.
+const (
+	InboundCallStart  Event = "inboundCallStart"
+	InboundCallAnswer Event = "inboundCallAnswer"
+	InboundCallEnd    Event = "inboundCallEnd"
+	OutboundCallStart Event = "outboundCallStart"
+	OutboundCallEnd   Event = "outboundCallEnd"
+	RingingStart      Event = "ringingStart"
+	RingingEnd        Event = "ringingEnd"
+)
+
+// Status is the outcome an *End webhook reports in data.status.
+type Status string
+
+// The outcomes of a played call.
+const (
+	StatusAnswered Status = "answered"
+	StatusNoAnswer Status = "no answer"
+)
+
+// Field is one data member. Value is one of string, Status, int, int64,
+// []string, time.Time (sent as Unix seconds) and time.Duration (sent as
+// whole seconds). Order is kept, as the PBX's encoder would.
 type Field struct {
 	Name  string
 	Value any
 }
 
-// Send posts one event with data in the given order.
-func (h Webhooks) Send(ctx context.Context, event string, data ...Field) error {
-	d := encodeObject(data)
-	sum := sha1.Sum([]byte(event + "\n" + string(d) + "\n" + h.Key))
+// Send posts one event with data in the given order. A Value of another
+// type is an error, and nothing is sent.
+func (h Webhooks) Send(ctx context.Context, event Event, data ...Field) error {
+	d, err := encodeObject(data)
+	if err != nil {
+		return err
+	}
+	sum := sha1.Sum([]byte(string(event) + "\n" + string(d) + "\n" + h.Key))
 	body := []byte(`{"event":`)
-	body = appendPHPString(body, event)
+	body = appendPHPString(body, string(event))
 	body = append(body, `,"signature":"`...)
 	body = append(body, hex.EncodeToString(sum[:])...)
 	body = append(body, `","data":`...)
@@ -41,100 +70,8 @@ func (h Webhooks) Send(ctx context.Context, event string, data ...Field) error {
 	return post(ctx, h.Client, h.URL, body)
 }
 
-// InboundCall is a call from a client that the emulator plays.
-type InboundCall struct {
-	CallID string // vpbxId; generated when empty
-	Client string // clid: "79161234567"
-	DID    string // dnid: our number
-	Ext    string // the extension that answers; empty for a missed call
-	Ring   time.Duration
-	Talk   time.Duration
-	// Record is the recording link sent on the end when the call was
-	// answered; empty means one on this server.
-	Record string
-}
-
-// step is one webhook of a played call.
-type step struct {
-	event string
-	data  []Field
-}
-
-// PlayInbound sends the webhooks of an inbound call: inboundCallStart,
-// ringingStart, inboundCallAnswer (when answered), ringingEnd and
-// inboundCallEnd, with times counted back from now. It returns the call id.
-func (s *Server) PlayInbound(ctx context.Context, h Webhooks, c InboundCall) (string, error) {
-	if c.CallID == "" {
-		c.CallID = "vpbx-" + strconv.FormatInt(randomInt(1_000_000_000), 10)
-	}
-	ring := c.Ring
-	if ring == 0 {
-		ring = 7 * time.Second
-	}
-	ext := c.Ext
-	if ext == "" {
-		ext = "100"
-	}
-	s.mu.Lock()
-	end := s.now().Truncate(time.Second)
-	s.mu.Unlock()
-	start := end.Add(-ring - c.Talk)
-	base := func(at time.Time) []Field {
-		return []Field{{"vpbxId", c.CallID}, {"time", at.Unix()}, {"dnid", c.DID}, {"clid", c.Client}}
-	}
-	steps := []step{
-		{"inboundCallStart", base(start)},
-		{"ringingStart", append(base(start), Field{"ringingNumber", ext})},
-	}
-	final := append(base(end), Field{"status", "no answer"},
-		Field{"duration", int64(ring / time.Second)}, Field{"ringduration", int64(ring / time.Second)})
-	if c.Ext != "" {
-		link := c.Record
-		if link == "" {
-			link = s.URL + "/records/" + c.CallID + ".mp3"
-		}
-		steps = append(steps, step{"inboundCallAnswer", append(base(start.Add(ring)), Field{"activeNumber", ext})})
-		final = append(base(end), Field{"status", "answered"}, Field{"duration", int64((ring + c.Talk) / time.Second)},
-			Field{"ringduration", int64(ring / time.Second)}, Field{"fisrtAnswer", ext}, Field{"allAnswer", []string{ext}},
-			Field{"callRecordLink", link})
-	}
-	steps = append(steps,
-		step{"ringingEnd", append(base(start.Add(ring)), Field{"ringingNumber", ext})},
-		step{"inboundCallEnd", final})
-	for _, st := range steps {
-		if err := h.Send(ctx, st.event, st.data...); err != nil {
-			return c.CallID, err
-		}
-	}
-	return c.CallID, nil
-}
-
-// PlayOutbound sends the webhooks of a call the emulator placed with
-// call/start_simple_call: outboundCallStart and outboundCallEnd, answered
-// after ring and talking for talk. The vpbxId is the placed call's id.
-func (s *Server) PlayOutbound(ctx context.Context, h Webhooks, c PlacedCall, ring, talk time.Duration) error {
-	s.mu.Lock()
-	end := s.now().Truncate(time.Second)
-	s.mu.Unlock()
-	start := end.Add(-ring - talk)
-	line := c.CallerID
-	if line == "" {
-		line = "74951502837"
-	}
-	base := func(at time.Time) []Field {
-		return []Field{{"vpbxId", c.CallID}, {"time", at.Unix()}, {"dnid", c.DstNumber},
-			{"externalClid", line}, {"internalClid", c.SrcNumber}}
-	}
-	if err := h.Send(ctx, "outboundCallStart", base(start)...); err != nil {
-		return err
-	}
-	final := append(base(end), Field{"status", "answered"}, Field{"duration", int64((ring + talk) / time.Second)},
-		Field{"ringduration", int64(ring / time.Second)}, Field{"callRecordLink", s.URL + "/records/" + c.CallID + ".mp3"})
-	return h.Send(ctx, "outboundCallEnd", final...)
-}
-
 // encodeObject writes fields as a compact JSON object, PHP-style.
-func encodeObject(fields []Field) []byte {
+func encodeObject(fields []Field) ([]byte, error) {
 	b := []byte{'{'}
 	for i, f := range fields {
 		if i > 0 {
@@ -145,10 +82,16 @@ func encodeObject(fields []Field) []byte {
 		switch v := f.Value.(type) {
 		case string:
 			b = appendPHPString(b, v)
+		case Status:
+			b = appendPHPString(b, string(v))
 		case int:
 			b = strconv.AppendInt(b, int64(v), 10)
 		case int64:
 			b = strconv.AppendInt(b, v, 10)
+		case time.Time:
+			b = strconv.AppendInt(b, v.Unix(), 10)
+		case time.Duration:
+			b = strconv.AppendInt(b, int64(v/time.Second), 10)
 		case []string:
 			b = append(b, '[')
 			for j, s := range v {
@@ -159,10 +102,10 @@ func encodeObject(fields []Field) []byte {
 			}
 			b = append(b, ']')
 		default:
-			b = append(b, "null"...)
+			return nil, fmt.Errorf("newteltest: field %q: a value of type %T cannot be sent", f.Name, f.Value)
 		}
 	}
-	return append(b, '}')
+	return append(b, '}'), nil
 }
 
 // appendPHPString writes s as json_encode does by default: "/" escaped,
