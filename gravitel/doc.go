@@ -95,7 +95,12 @@
 //   - subscriptionStatus, set_dnd and get_dnd were never seen in Gravitel
 //     code; they follow the spec.
 //   - The history CSV has no quoting rules; it is read as lenient CSV with
-//     LF or CRLF, extra columns kept, start in RFC 3339 or 20060102T150405Z.
+//     LF or CRLF, extra columns kept. Gravitel sends no header line; one
+//     that some PBXs of the protocol send is skipped, and the columns are
+//     then read by name.
+//   - Times: start is read in RFC 3339 (Gravitel's history), the spec's
+//     20060102T150405Z, or 2006-01-02 15:04:05 with an optional zone (UTC
+//     without one), in webhooks and history alike.
 //   - The meaning of z-flag; it is kept as sent.
 //   - JSON webhook bodies (seen on MegaFon only), cmd=rating and TRANSFERRED
 //     on Gravitel.

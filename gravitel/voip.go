@@ -138,7 +138,7 @@ func (r Record) Call() voip.Call {
 		c.AnsweredAt = r.Start.Add(r.Wait)
 	}
 	c.Raw, _ = json.Marshal(recordJSON{r.UID, string(r.Type), r.Client, r.Account, r.Via,
-		r.Start.Format(time.RFC3339), int(r.Wait / time.Second), int(r.Duration / time.Second), r.RecordURL})
+		r.Start.Format(time.RFC3339Nano), int(r.Wait / time.Second), int(r.Duration / time.Second), r.RecordURL, r.Extra})
 	return c
 }
 
@@ -153,4 +153,6 @@ type recordJSON struct {
 	Wait     int    `json:"wait"`
 	Duration int    `json:"duration"`
 	Record   string `json:"record"`
+	// Extra is Record.Extra: the columns of other names.
+	Extra map[string]string `json:"extra,omitempty"`
 }

@@ -82,6 +82,7 @@ type Server struct {
 	dnd      map[string]bool
 	subs     map[[2]string]bool
 	faults   map[string][]fault
+	header   bool
 }
 
 type fault struct {
@@ -143,6 +144,15 @@ func (s *Server) AddHistory(lines ...Line) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.history = append(s.history, lines...)
+}
+
+// HistoryHeader makes the history command start its answer with a header
+// line naming the columns, as some PBXs of the protocol do, when on is
+// true; Gravitel sends none (the default).
+func (s *Server) HistoryHeader(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.header = on
 }
 
 // Calls returns the calls placed through makeCall, oldest first.
@@ -363,9 +373,13 @@ func (s *Server) cmdHistory(w http.ResponseWriter, p map[string]string) {
 	}
 	s.mu.Lock()
 	lines := slices.Clone(s.history)
+	header := s.header
 	s.mu.Unlock()
 	slices.SortStableFunc(lines, func(a, b Line) int { return b.Start.Compare(a.Start) }) // newest first
 	var b strings.Builder
+	if header {
+		b.WriteString("uid,type,client,account,via,start,wait,duration,record\n")
+	}
 	n := 0
 	for _, l := range lines {
 		if (typ != "all" && l.Type != typ) || (!from.IsZero() && l.Start.Before(from)) || (!to.IsZero() && l.Start.After(to)) {
