@@ -74,6 +74,10 @@ type Record struct {
 
 // History returns the calls q selects, oldest or newest first as the PBX
 // sends them.
+//
+// A query without a Period or a Start, with an End before its Start, or
+// with a negative Limit is a *voip.ArgError (matching voip.ErrBadRequest),
+// and nothing is sent.
 func (c *Client) History(ctx context.Context, q HistoryQuery) ([]Record, error) {
 	cmd := command{name: cmdHistory, idempotency: rest.Idempotent}
 	switch {
@@ -82,13 +86,16 @@ func (c *Client) History(ctx context.Context, q HistoryQuery) ([]Record, error) 
 	case !q.Start.IsZero():
 		cmd = cmd.with("start", q.Start.UTC().Format(timeLayout))
 		if !q.End.IsZero() {
+			if q.End.Before(q.Start) {
+				return nil, argError("History", "End", fmt.Errorf("%s is before Start %s", q.End.UTC().Format(time.RFC3339), q.Start.UTC().Format(time.RFC3339)))
+			}
 			cmd = cmd.with("end", q.End.UTC().Format(timeLayout))
 		}
 	default:
-		return nil, errors.New("gravitel: History: set Period, or Start and End")
+		return nil, argError("History", "query", errors.New("set Period, or Start and End"))
 	}
 	if q.Limit < 0 {
-		return nil, fmt.Errorf("gravitel: History: negative limit %d", q.Limit)
+		return nil, argError("History", "Limit", fmt.Errorf("negative: %d", q.Limit))
 	}
 	typ := q.Type
 	if typ == "" {
