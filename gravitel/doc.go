@@ -12,8 +12,8 @@
 // [Client] has one typed method per command ([Client.Accounts],
 // [Client.Groups], [Client.MakeCall], [Client.History],
 // [Client.SubscribeOnCalls], [Client.SubscriptionStatus], [Client.SetDND],
-// [Client.GetDND]) and implements voip.Provider. [WebhookHandler] serves the
-// webhooks as voip values; [ParseWebhook] reads one by hand. Package
+// [Client.GetDND]) and implements voip.Provider. [NewWebhookHandler] serves
+// the webhooks as voip values; [ParseWebhook] reads one by hand. Package
 // graviteltest is an in-process PBX for tests.
 //
 // # Authentication
@@ -71,12 +71,16 @@
 //
 // Events map to voip.Event (INCOMING and OUTGOING start, ACCEPTED answers,
 // COMPLETED and CANCELLED end) and history to voip.Call. Only OUTGOING says
-// the direction; [WebhookHandler] remembers it per callid for the later
-// events, while [Webhook.Event] on its own reports them as inbound.
+// the direction; the handler remembers it per callid in its
+// [WebhookConfig].Memory for the later events, while [Webhook.Event] on its
+// own reports them as inbound. Handlers behind one load balancer share one
+// Memory, so that each knows what the others saw.
 //
-// One client call fans out into one event per employee with the same
-// callid, and the PBX's redelivery policy is unknown: handle updates
-// idempotently, keyed on callid, cmd, type and user.
+// The handler drops the PBX's duplicates (a delivery repeated byte for
+// byte within the DedupeWindow). One client call still fans out into one
+// event per employee with the same callid, and the PBX's redelivery policy
+// is unknown: handle updates idempotently, keyed on callid, cmd, type and
+// user.
 //
 // # Unconfirmed facts
 //

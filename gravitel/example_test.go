@@ -70,8 +70,9 @@ func ExampleClient_Accounts_errors() {
 }
 
 // The CRM URL: the emulated PBX plays an inbound call into the handler.
-func ExampleWebhookHandler() {
-	crm := httptest.NewServer(gravitel.WebhookHandler("crm-key", gravitel.Handler{
+func ExampleNewWebhookHandler() {
+	handler, err := gravitel.NewWebhookHandler(gravitel.WebhookConfig{
+		CRMToken: "crm-key",
 		Update: func(_ context.Context, u voip.Update) error {
 			if u.Event != nil {
 				fmt.Println("event:", u.Event.Kind, u.Event.Direction, u.Event.Client, u.Event.Ext)
@@ -85,7 +86,12 @@ func ExampleWebhookHandler() {
 			fmt.Println("who is", w.Phone)
 			return &gravitel.Contact{Name: "ООО Ромашка", Responsible: "ivan"}, nil
 		},
-	}))
+	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	crm := httptest.NewServer(handler)
 	defer crm.Close()
 	pbx := graviteltest.NewServer("pbx-key")
 	defer pbx.Close()

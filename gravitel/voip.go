@@ -14,8 +14,9 @@ import (
 // INCOMING is Start/In and OUTGOING Start/Out; ACCEPTED is Answer; COMPLETED
 // is End with Answered, since the PBX sends it after a talk; CANCELLED is
 // End with Cancel. The PBX gives no direction after the start: it is In
-// unless a MegaFon-style direction field says otherwise. WebhookHandler,
-// which sees the whole call, reports the events of an OUTGOING call as Out.
+// unless a MegaFon-style direction field says otherwise. The handler of
+// NewWebhookHandler, which remembers the call's OUTGOING, reports the events
+// of an outgoing call as Out.
 // RawStatus is the type.
 func (w *Webhook) Event() (voip.Event, bool) {
 	if w.Cmd != CmdEvent {

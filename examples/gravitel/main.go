@@ -95,7 +95,8 @@ func runEmulated(ctx context.Context) error {
 
 	// The CRM URL: live events and the record arrive here as voip values.
 	var mu sync.Mutex
-	crm := httptest.NewServer(gravitel.WebhookHandler(crmKey, gravitel.Handler{
+	handler, err := gravitel.NewWebhookHandler(gravitel.WebhookConfig{
+		CRMToken: crmKey,
 		Update: func(_ context.Context, u voip.Update) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -108,7 +109,11 @@ func runEmulated(ctx context.Context) error {
 			fmt.Print("record: ")
 			return out.Encode(u.Call)
 		},
-	}))
+	})
+	if err != nil {
+		return err
+	}
+	crm := httptest.NewServer(handler)
 	defer crm.Close()
 
 	fmt.Println("\nadmin calls +7 916 123-45-67:")
