@@ -31,7 +31,7 @@ func ExampleClient_MakeCall() {
 	ctx := context.Background()
 	pbx := graviteltest.NewServer("pbx-key")
 	defer pbx.Close()
-	c, err := gravitel.New(pbx.Endpoint(), "pbx-key")
+	c, err := gravitel.New(pbx.BaseURL(), "pbx-key")
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -61,7 +61,7 @@ func ExampleClient_MakeCall() {
 func ExampleClient_Accounts_errors() {
 	pbx := graviteltest.NewServer("pbx-key")
 	defer pbx.Close()
-	c, _ := gravitel.New(pbx.Endpoint(), "wrong-key")
+	c, _ := gravitel.New(pbx.BaseURL(), "wrong-key")
 	_, err := c.Accounts(context.Background())
 	var apiErr *voip.APIError
 	fmt.Println(errors.Is(err, voip.ErrUnauthorized), errors.As(err, &apiErr) && apiErr.Message == "Invalid token")
@@ -97,7 +97,7 @@ func ExampleNewWebhookHandler() {
 	defer pbx.Close()
 
 	hooks := graviteltest.Webhooks{URL: crm.URL, CRMToken: "crm-key"}
-	if _, err := pbx.PlayInbound(context.Background(), hooks, "79161234567", "ivan", 42*time.Second); err != nil {
+	if _, err := pbx.PlayInbound(context.Background(), hooks, graviteltest.InboundCall{Client: "79161234567", Ext: "ivan", Ring: 3 * time.Second, Talk: 42 * time.Second}); err != nil {
 		fmt.Println(err)
 	}
 	// Output:

@@ -79,7 +79,7 @@ func TestWebhookHandlerWholeInboundCall(t *testing.T) {
 	rec := &recorder{}
 	hooks := newCRM(t, rec.config())
 
-	callID, err := pbx.PlayInbound(t.Context(), hooks, "79161234567", "ivan", 42*time.Second)
+	callID, err := pbx.PlayInbound(t.Context(), hooks, graviteltest.InboundCall{Client: "79161234567", Ext: "ivan", Ring: 3 * time.Second, Talk: 42 * time.Second})
 	require.NoError(t, err)
 
 	rec.mu.Lock()
@@ -185,7 +185,7 @@ func TestWebhookHandlerOutboundKeepsItsDirection(t *testing.T) {
 	hooks := newCRM(t, rec.config())
 	id, err := c.MakeCall(t.Context(), gravitel.MakeCallRequest{User: "admin", Phone: "79161234567"})
 	require.NoError(t, err)
-	require.NoError(t, srv.PlayOutbound(t.Context(), hooks, srv.Calls()[0], 10*time.Second))
+	require.NoError(t, srv.PlayOutbound(t.Context(), hooks, srv.Calls()[0], 2*time.Second, 10*time.Second))
 
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -255,4 +255,28 @@ func TestWebhookHandlerDirectionSentWins(t *testing.T) {
 	require.Len(t, got, 3)
 	assert.Equal(t, []voip.Direction{voip.DirectionOut, voip.DirectionInternal, voip.DirectionOut},
 		[]voip.Direction{got[0].Event.Direction, got[1].Event.Direction, got[2].Event.Direction})
+}
+
+// TestWebhookHandlerUnansweredCalls: calls nobody answered end with
+// CANCELLED, and their history says so.
+func TestWebhookHandlerUnansweredCalls(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	rec := &recorder{}
+	hooks := newCRM(t, rec.config())
+	_, err := srv.PlayInbound(t.Context(), hooks, graviteltest.InboundCall{Client: "79161234567", Ext: "702", Ring: 20 * time.Second})
+	require.NoError(t, err)
+	_, err = c.GenerateCall(t.Context(), "701", "79161234568")
+	require.NoError(t, err)
+	require.NoError(t, srv.PlayOutbound(t.Context(), hooks, srv.Calls()[0], 30*time.Second, 0))
+
+	got := rec.snapshot()
+	require.Len(t, got, 6)
+	assert.Equal(t, []string{"start/in", "end/in", "call/in", "start/out", "end/out", "call/out"}, directions(got))
+	assert.Equal(t, voip.DispositionCancel, got[1].Event.Disposition)
+	assert.Equal(t, voip.DispositionCancel, got[2].Call.Disposition, "missed")
+	assert.Equal(t, 20*time.Second, got[2].Call.Duration)
+	assert.Zero(t, got[2].Call.Talk)
+	assert.Empty(t, got[2].Call.RecordingURL)
+	assert.Equal(t, voip.DispositionNoAnswer, got[5].Call.Disposition, "NotAvailable")
 }

@@ -85,7 +85,7 @@ func runEmulated(ctx context.Context) error {
 	const pbxKey, crmKey = "pbx-key-demo", "crm-key-demo"
 	pbx := graviteltest.NewServer(pbxKey)
 	defer pbx.Close()
-	c, err := gravitel.New(pbx.Endpoint(), pbxKey)
+	c, err := gravitel.New(pbx.BaseURL(), pbxKey)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func runEmulated(ctx context.Context) error {
 	placed := pbx.Calls()[0]
 	fmt.Println("call id", id)
 	hooks := graviteltest.Webhooks{URL: crm.URL, CRMToken: crmKey, Client: crm.Client()}
-	if err := pbx.PlayOutbound(ctx, hooks, placed, 95*time.Second); err != nil {
+	if err := pbx.PlayOutbound(ctx, hooks, placed, 5*time.Second, 95*time.Second); err != nil {
 		return err
 	}
 
