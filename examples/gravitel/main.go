@@ -94,9 +94,15 @@ func runEmulated(ctx context.Context) error {
 	}
 
 	// The CRM URL: live events and the record arrive here as voip values.
+	// Replicas of a CRM behind a load balancer would give every handler one
+	// shared, distributed voip.Memory; this one keeps its own.
 	var mu sync.Mutex
 	handler, err := gravitel.NewWebhookHandler(gravitel.WebhookConfig{
 		CRMToken: crmKey,
+		Contact: func(_ context.Context, w *gravitel.Webhook) (*gravitel.Contact, error) {
+			fmt.Println("contact: who is", w.Phone, "- an unknown caller")
+			return nil, nil
+		},
 		Update: func(_ context.Context, u voip.Update) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -125,6 +131,12 @@ func runEmulated(ctx context.Context) error {
 	fmt.Println("call id", id)
 	hooks := graviteltest.Webhooks{URL: crm.URL, CRMToken: crmKey, Client: crm.Client()}
 	if err := pbx.PlayOutbound(ctx, hooks, placed, 5*time.Second, 95*time.Second); err != nil {
+		return err
+	}
+
+	fmt.Println("\n+7 916 765-43-21 calls ivan, who does not answer:")
+	missed := graviteltest.InboundCall{Client: "79167654321", Ext: "ivan", Ring: 25 * time.Second}
+	if _, err := pbx.PlayInbound(ctx, hooks, missed); err != nil {
 		return err
 	}
 
