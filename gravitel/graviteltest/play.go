@@ -36,8 +36,8 @@ type InboundCall struct {
 //
 // The call is back-dated so that it ends now: its start is Ring plus Talk
 // ago, in whole seconds, and its history ends when its last event is sent.
-func (s *Server) PlayInbound(ctx context.Context, h Webhooks, c InboundCall) (string, error) {
-	callID := c.CallID
+func (s *Server) PlayInbound(ctx context.Context, h Webhooks, c InboundCall) (callID string, err error) {
+	callID = c.CallID
 	if callID == "" {
 		callID = newUUID()
 	}
