@@ -39,6 +39,11 @@ func TestCanaryTokenNeverLeaks(t *testing.T) {
 		"slow":      faults["slow"],
 		"truncated": faults["truncated"],
 		"html":      reply(http.StatusOK, "<html>"+canary+"</html>"),
+		// A history with a header line, whose start echoes the key.
+		"csv echo": func(w http.ResponseWriter, r *http.Request) {
+			_ = r.ParseForm()
+			_, _ = w.Write([]byte("uid,type,client,account,via,start,wait,duration,record\nx,in,+7,x,+7," + r.Form.Get("token") + ",0,0,\n"))
+		},
 	}
 	for name, h := range handlers {
 		for _, enc := range []gravitel.Encoding{gravitel.EncodingForm, gravitel.EncodingJSON} {

@@ -50,6 +50,9 @@ type options struct {
 // WithHTTPClient sends requests through c. Its Timeout bounds each attempt;
 // ctx bounds the whole call, retries included. Nil is an error. Redirects
 // are never followed, whatever c.CheckRedirect says: see [New].
+//
+// Default: a client with a 30 s timeout per attempt over
+// http.DefaultTransport.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -60,7 +63,8 @@ func WithHTTPClient(c *http.Client) Option {
 	}
 }
 
-// WithLogger logs one line per attempt to l, redacted. Nil is silent.
+// WithLogger logs one line per attempt to l, with keys and tokens
+// redacted. Default (and nil): silent.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		o.logger = l
@@ -68,8 +72,8 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithEncoding chooses the request body encoding; the default is
-// EncodingForm.
+// WithEncoding chooses the request body encoding. Default: EncodingForm,
+// as the protocol's spec documents.
 func WithEncoding(e Encoding) Option {
 	return func(o *options) error {
 		if e != EncodingForm && e != EncodingJSON {
@@ -83,6 +87,8 @@ func WithEncoding(e Encoding) Option {
 // WithRetries sets how reads are retried: max retries after the first
 // attempt (0 disables them), with exponential backoff between minWait and
 // maxWait. MakeCall is never retried once the PBX may have seen it.
+//
+// Default: 3 retries, waiting from 500 ms to 15 s.
 func WithRetries(max int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
 		r, err := rest.NewRetries(max, minWait, maxWait)
@@ -101,6 +107,8 @@ func WithRetries(max int, minWait, maxWait time.Duration) Option {
 // The endpoint is used as given, so the same client serves the other PBXs of
 // this protocol (MegaFon, Kcell, Moldcell); a bare host such as
 // https://example.gravitel.ru gets the protocol's path, /sys/crm_api.wcgp.
+// There is no default endpoint: each tenant has its own. For tests, give
+// graviteltest's Server.BaseURL.
 //
 // Redirects are not followed: Go would repeat a redirected POST as a GET
 // without its body (301, 302) or send the body, token included, to another

@@ -1,45 +1,51 @@
 package gravitel
 
 import (
+	"context"
 	"time"
 
-	"github.com/pbxkit/pbxkit/internal/ttlset"
+	"github.com/pbxkit/pbxkit/internal/hook"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
-// outgoingCalls remembers the callids that began with OUTGOING, because the
-// PBX's later events of a call (ACCEPTED, COMPLETED, CANCELLED) do not say
-// which way it goes. It is bounded: entries expire after outgoingTTL and at
-// most outgoingMax are kept, so a PBX that never ends its calls cannot grow
-// it without limit.
-type outgoingCalls struct {
-	calls *ttlset.Set
-}
+// outgoingTTL is how long a handler remembers that a call began with
+// OUTGOING: longer than calls last, since its history, which ends the
+// memory early, may never come.
+const outgoingTTL = 4 * time.Hour
 
-const (
-	outgoingTTL = 4 * time.Hour
-	outgoingMax = 10_000
-)
+// outgoingKey is the memory key of the fact that callID began with
+// OUTGOING.
+func outgoingKey(callID string) string { return hook.Key(Vendor, "outgoing", []byte(callID)) }
 
-func newOutgoingCalls() *outgoingCalls {
-	return &outgoingCalls{calls: ttlset.New(outgoingMax)}
-}
-
-// direct sets ev.Direction from what the calls seen so far say, and
-// remembers hook's call. A direction the PBX sent wins.
-func (o *outgoingCalls) direct(hook *Webhook, ev *voip.Event) {
-	if hook.Direction != "" || hook.CallID == "" {
-		return
+// direct sets ev.Direction from what mem remembers of the call, and
+// remembers the call when w is its OUTGOING: the PBX's later events of a
+// call (ACCEPTED, COMPLETED, CANCELLED) do not say which way it goes. A
+// direction the PBX sent wins.
+func direct(ctx context.Context, mem voip.Memory, w *Webhook, ev *voip.Event) error {
+	if w.Direction != "" || w.CallID == "" {
+		return nil
 	}
-	switch hook.EventType {
+	switch w.EventType {
 	case EventOutgoing:
-		o.calls.Add(hook.CallID, "", outgoingTTL, hook.ReceivedAt)
+		_, err := mem.Add(ctx, outgoingKey(w.CallID), "", outgoingTTL)
+		return err
 	case EventAccepted, EventCompleted, EventCancelled:
-		if _, ok := o.calls.Get(hook.CallID, hook.ReceivedAt); ok {
+		_, out, err := mem.Get(ctx, outgoingKey(w.CallID))
+		if err != nil {
+			return err
+		}
+		if out {
 			ev.Direction = voip.DirectionOut
 		}
 	}
+	return nil
 }
 
-// forget drops a call whose history arrived: it is over.
-func (o *outgoingCalls) forget(callID string) { o.calls.Delete(callID) }
+// forgetOutgoing drops what mem remembers of a call whose history arrived:
+// it is over.
+func forgetOutgoing(ctx context.Context, mem voip.Memory, callID string) error {
+	if callID == "" {
+		return nil
+	}
+	return mem.Delete(ctx, outgoingKey(callID))
+}

@@ -12,9 +12,13 @@
 // [Client] has one typed method per command ([Client.Accounts],
 // [Client.Groups], [Client.MakeCall], [Client.History],
 // [Client.SubscribeOnCalls], [Client.SubscriptionStatus], [Client.SetDND],
-// [Client.GetDND]) and implements voip.Provider. [WebhookHandler] serves the
-// webhooks as voip values; [ParseWebhook] reads one by hand. Package
-// graviteltest is an in-process PBX for tests.
+// [Client.GetDND]) and implements voip.Provider. [NewWebhookHandler] serves
+// the webhooks as voip values; [ParseWebhook] reads one by hand.
+//
+// Package graviteltest is an in-process PBX for tests and examples; a client
+// points at it with one line:
+//
+//	client, err := gravitel.New(pbx.BaseURL(), token)
 //
 // # Authentication
 //
@@ -46,6 +50,18 @@
 // bodiless GET, or its token to another host): a 3xx matches
 // voip.ErrNotFound and names the Location.
 //
+// A PBX that cannot be reached (connection refused or reset, a name that
+// does not resolve, TLS failing, an attempt timing out) is a *voip.APIError
+// matching voip.ErrUnreachable, once the retries of a read are spent; for
+// makeCall it may match voip.ErrAmbiguous too.
+//
+// An argument refused before anything is sent (an empty user, a phone that
+// is not a number, a history query without a period or start) is a
+// *voip.ArgError naming the method and the argument; it matches
+// voip.ErrBadRequest, and voip.ErrInvalidPhone for a number. A cancelled
+// ctx is returned as ctx.Err(), or inside an ambiguous *voip.APIError when
+// makeCall was already out.
+//
 // # Retries
 //
 // Every command but makeCall only reads or sets a state, and is retried on
@@ -69,12 +85,22 @@
 // answered 401 {"error":"Invalid token"} and an unreadable body 400
 // {"error":"Invalid parameters"}, as the spec asks.
 //
+//	handler, err := gravitel.NewWebhookHandler(gravitel.WebhookConfig{
+//		CRMToken: crmKey,
+//		Update:   func(ctx context.Context, u voip.Update) error { … },
+//		Contact:  func(ctx context.Context, w *gravitel.Webhook) (*gravitel.Contact, error) { … },
+//	})
+//
 // Events map to voip.Event (INCOMING and OUTGOING start, ACCEPTED answers,
 // COMPLETED and CANCELLED end) and history to voip.Call. Only OUTGOING says
-// the direction; [WebhookHandler] remembers it per callid for the later
-// events, while [Webhook.Event] on its own reports them as inbound.
+// the direction; the handler remembers it per callid in its
+// [WebhookConfig].Memory for the later events, while [Webhook.Event] on its
+// own reports them as inbound. Handlers behind one load balancer share one
+// Memory, so that each knows what the others saw.
 //
-// One client call fans out into one event per employee with the same
+// The handler drops the PBX's duplicates (a delivery repeated byte for
+// byte within the DedupeWindow; never a contact, which needs its answer).
+// One client call still fans out into one event per employee with the same
 // callid, and the PBX's redelivery policy is unknown: handle updates
 // idempotently, keyed on callid, cmd, type and user.
 //
@@ -95,7 +121,12 @@
 //   - subscriptionStatus, set_dnd and get_dnd were never seen in Gravitel
 //     code; they follow the spec.
 //   - The history CSV has no quoting rules; it is read as lenient CSV with
-//     LF or CRLF, extra columns kept, start in RFC 3339 or 20060102T150405Z.
+//     LF or CRLF, extra columns kept. Gravitel sends no header line; one
+//     that some PBXs of the protocol send is skipped, and the columns are
+//     then read by name.
+//   - Times: start is read in RFC 3339 (Gravitel's history), the spec's
+//     20060102T150405Z, or 2006-01-02 15:04:05 with an optional zone (UTC
+//     without one), in webhooks and history alike.
 //   - The meaning of z-flag; it is kept as sent.
 //   - JSON webhook bodies (seen on MegaFon only), cmd=rating and TRANSFERRED
 //     on Gravitel.

@@ -43,6 +43,8 @@ func FuzzParseWebhook(f *testing.F) {
 	}
 	f.Add([]byte("cmd=event&type=incoming&callid=1&crm_token=1&ext=%D0%AF&phone=%2B7+916"), "")
 	f.Add([]byte(`{"cmd":"history","type":"IN","callid":{"a":1},"crm_token":1,"duration":1e3}`), "application/json")
+	f.Add([]byte("cmd=history&type=in&callid=1&crm_token=1&start=2017-07-07+16%3A14%3A08.25+%2B0300"), "")
+	f.Add([]byte(`{"cmd":"history","type":"out","callid":"1","crm_token":"1","start":"2017-07-07 16:14:08Z"}`), "application/json")
 	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
 		if len(body) > voip.DefaultWebhookMaxBody {
 			return
@@ -79,6 +81,9 @@ func FuzzParseHistory(f *testing.F) {
 	}
 	f.Add([]byte("\"a,b\",in,+7,x,+7,2017-07-07T16:14:08+03:00,1,2,\"u\"\"rl\"\r\n"))
 	f.Add([]byte("x,in,+7,x,+7,20170707T161408Z,,,\n\n\n"))
+	f.Add([]byte("\ufeffuid,type,client,account,via,start,wait,duration,record,status\nx,in,+7,x,+7,2017-07-07 16:14:08,1,2,,Success,more\n"))
+	f.Add([]byte("start,id,rating\n2017-07-07 16:14:08.5 +0300,x,5\n2017-07-07T16:14:08,y\n"))
+	f.Add([]byte("x,out,+7,x,+7,2017-07-07 16:14:08+03,1,2,\ny,in,+7,y,+7,\"2017-07-07 16:14:08,25 -0300\",0,0\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		records, err := ParseHistory(bytes.NewReader(data))
 		if err != nil {

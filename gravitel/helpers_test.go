@@ -24,7 +24,7 @@ func newEmulator(t *testing.T, opts ...gravitel.Option) (*graviteltest.Server, *
 	t.Helper()
 	srv := graviteltest.NewServer(pbxKey)
 	t.Cleanup(srv.Close)
-	c, err := gravitel.New(srv.Endpoint(), pbxKey, append([]gravitel.Option{fastRetries}, opts...)...)
+	c, err := gravitel.New(srv.BaseURL(), pbxKey, append([]gravitel.Option{fastRetries}, opts...)...)
 	require.NoError(t, err)
 	return srv, c
 }

@@ -65,12 +65,19 @@ type Record struct {
 	Duration time.Duration // talk time
 	// RecordURL is the recording link; empty when there is none.
 	RecordURL string
-	// Extra holds columns after the ninth, which newer PBXs may add.
-	Extra []string
+	// Extra holds the columns not read into the fields above, which newer
+	// PBXs may add: under their names when the answer has a header line,
+	// else under their 1-based positions ("10", "11"). Nil when there are
+	// none.
+	Extra map[string]string
 }
 
 // History returns the calls q selects, oldest or newest first as the PBX
 // sends them.
+//
+// A query without a Period or a Start, with an End before its Start, or
+// with a negative Limit is a *voip.ArgError (matching voip.ErrBadRequest),
+// and nothing is sent.
 func (c *Client) History(ctx context.Context, q HistoryQuery) ([]Record, error) {
 	cmd := command{name: cmdHistory, idempotency: rest.Idempotent}
 	switch {
@@ -79,13 +86,16 @@ func (c *Client) History(ctx context.Context, q HistoryQuery) ([]Record, error) 
 	case !q.Start.IsZero():
 		cmd = cmd.with("start", q.Start.UTC().Format(timeLayout))
 		if !q.End.IsZero() {
+			if q.End.Before(q.Start) {
+				return nil, argError("History", "End", fmt.Errorf("%s is before Start %s", q.End.UTC().Format(time.RFC3339), q.Start.UTC().Format(time.RFC3339)))
+			}
 			cmd = cmd.with("end", q.End.UTC().Format(timeLayout))
 		}
 	default:
-		return nil, errors.New("gravitel: History: set Period, or Start and End")
+		return nil, argError("History", "query", errors.New("set Period, or Start and End"))
 	}
 	if q.Limit < 0 {
-		return nil, fmt.Errorf("gravitel: History: negative limit %d", q.Limit)
+		return nil, argError("History", "Limit", fmt.Errorf("negative: %d", q.Limit))
 	}
 	typ := q.Type
 	if typ == "" {
@@ -106,10 +116,6 @@ func (c *Client) History(ctx context.Context, q HistoryQuery) ([]Record, error) 
 	return records, nil
 }
 
-// historyColumns is how many columns a line must have: the record link may
-// be missing altogether on a line without one.
-const historyColumns = 8
-
 // HistoryError is a history line that cannot be read.
 type HistoryError struct {
 	Line  int    // 1-based
@@ -126,15 +132,28 @@ func (e *HistoryError) Error() string {
 
 func (e *HistoryError) Unwrap() error { return e.Err }
 
-// ParseHistory reads the history command's answer: headerless CSV lines of
-// UID,type,client,account,via,start,wait,duration,record, ended by LF or
-// CRLF, with start in RFC 3339 (Gravitel) or 20060102T150405Z (the spec).
-// Blank lines are skipped and extra columns kept.
+// ParseHistory reads the history command's answer: CSV lines of
+// uid,type,client,account,via,start,wait,duration,record, ended by LF or
+// CRLF. Blank lines are skipped.
+//
+// Gravitel sends no header line, and the columns are read by position; the
+// record link may be missing altogether, and columns after it are kept in
+// Extra. Some PBXs of the protocol start with a header line naming the
+// columns (uid or id, type, client, …): it is skipped, the columns are then
+// read by their names in any order, and those of other names are kept in
+// Extra under their names.
+//
+// start may be RFC 3339 (Gravitel, with its local offset), the spec's
+// 20060102T150405Z, or 2006-01-02 15:04:05 with an optional zone
+// ("+03:00", " +0300", "Z"); without a zone it is UTC. Fractional seconds
+// are allowed. Every Start is returned in UTC.
 func ParseHistory(r io.Reader) ([]Record, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	cr.ReuseRecord = true
+	cols := positionalColumns
+	first := true
 	var out []Record
 	for {
 		fields, err := cr.Read()
@@ -150,7 +169,15 @@ func ParseHistory(r io.Reader) ([]Record, error) {
 			}
 			return nil, &HistoryError{Line: line, Err: err}
 		}
-		rec, herr := parseRecord(fields)
+		if first {
+			first = false
+			fields[0] = strings.TrimPrefix(fields[0], "\ufeff") // a byte order mark
+			if h, ok := headerColumns(fields); ok {
+				cols = h
+				continue
+			}
+		}
+		rec, herr := cols.record(fields)
 		if herr != nil {
 			herr.Line = line
 			return nil, herr
@@ -159,47 +186,178 @@ func ParseHistory(r io.Reader) ([]Record, error) {
 	}
 }
 
-func parseRecord(f []string) (Record, *HistoryError) {
-	if len(f) < historyColumns {
-		return Record{}, &HistoryError{Err: fmt.Errorf("%d columns, want at least %d", len(f), historyColumns)}
+// The columns of a history line, in the order Gravitel sends them.
+const (
+	colUID = iota
+	colType
+	colClient
+	colAccount
+	colVia
+	colStart
+	colWait
+	colDuration
+	colRecord
+	knownColumns
+)
+
+// columnNames are the header names of the columns; "id" is the uid's name
+// in the newer JSON history of the same records.
+var columnNames = map[string]int{
+	"uid": colUID, "id": colUID, "type": colType, "client": colClient, "account": colAccount, "via": colVia,
+	"start": colStart, "wait": colWait, "duration": colDuration, "record": colRecord,
+}
+
+// columns says where each column of a history line is.
+type columns struct {
+	at [knownColumns]int // the field of each known column; -1 when absent
+	// extra names the fields of other columns in the header.
+	extra []extraColumn
+	// width is how many fields the layout names; fields after them are
+	// extras named by their 1-based position.
+	width int
+	// min is how many fields a line needs.
+	min int
+}
+
+type extraColumn struct {
+	field int
+	name  string
+}
+
+// positionalColumns reads a headerless line: the nine columns in order, the
+// record link optional, and the columns after it named by position.
+var positionalColumns = func() columns {
+	var c columns
+	for i := range c.at {
+		c.at[i] = i
 	}
-	for i := range f {
-		f[i] = strings.TrimSpace(f[i])
+	c.width, c.min = knownColumns, colRecord
+	return c
+}()
+
+// headerColumns reads fields as a header line when they name the start
+// column and at least one other known column: a record's start is a time,
+// never the word "start".
+func headerColumns(fields []string) (columns, bool) {
+	var c columns
+	for i := range c.at {
+		c.at[i] = -1
+	}
+	known := 0
+	for i, f := range fields {
+		name := strings.ToLower(strings.TrimSpace(f))
+		col, ok := columnNames[name]
+		switch {
+		case ok && c.at[col] < 0:
+			c.at[col] = i
+			known++
+		default:
+			c.extra = append(c.extra, extraColumn{field: i, name: strings.TrimSpace(f)})
+		}
+	}
+	if c.at[colStart] < 0 || known < 2 {
+		return columns{}, false
+	}
+	c.width = len(fields)
+	return c, true
+}
+
+// record reads one line. Fields missing at the end of a line read as empty.
+func (c columns) record(f []string) (Record, *HistoryError) {
+	if len(f) < c.min {
+		return Record{}, &HistoryError{Err: fmt.Errorf("%d columns, want at least %d", len(f), c.min)}
+	}
+	field := func(col int) string {
+		if i := c.at[col]; i >= 0 && i < len(f) {
+			return strings.TrimSpace(f[i])
+		}
+		return ""
 	}
 	rec := Record{
-		UID: f[0], Type: CallType(strings.ToLower(f[1])), Client: f[2], Account: f[3], Via: f[4],
+		UID: field(colUID), Type: CallType(strings.ToLower(field(colType))), Client: field(colClient),
+		Account: field(colAccount), Via: field(colVia), RecordURL: field(colRecord),
 	}
 	var err error
-	if rec.Start, err = parseTime(f[5]); err != nil {
+	if rec.Start, err = parseTime(field(colStart)); err != nil {
 		return Record{}, &HistoryError{Field: "start", Err: err}
 	}
-	if rec.Wait, err = parseSeconds(f[6]); err != nil {
+	if rec.Wait, err = parseSeconds(field(colWait)); err != nil {
 		return Record{}, &HistoryError{Field: "wait", Err: err}
 	}
-	if rec.Duration, err = parseSeconds(f[7]); err != nil {
+	if rec.Duration, err = parseSeconds(field(colDuration)); err != nil {
 		return Record{}, &HistoryError{Field: "duration", Err: err}
 	}
-	if len(f) > historyColumns {
-		rec.RecordURL = f[8]
-	}
-	if len(f) > historyColumns+1 {
-		rec.Extra = append([]string(nil), f[historyColumns+1:]...)
-	}
+	rec.Extra = c.extras(f)
 	return rec, nil
 }
 
-// parseTime reads the protocol's times: RFC 3339 with an offset, as
-// Gravitel's history sends, or the spec's compact UTC form. Both are
-// returned in UTC.
+// extras returns the fields of no known column, or nil when there are none.
+func (c columns) extras(f []string) map[string]string {
+	var out map[string]string
+	add := func(name, v string) {
+		if out == nil {
+			out = make(map[string]string)
+		}
+		if _, dup := out[name]; !dup {
+			out[name] = strings.TrimSpace(v)
+		}
+	}
+	for _, x := range c.extra {
+		if x.field < len(f) {
+			add(x.name, f[x.field])
+		}
+	}
+	for i := c.width; i < len(f); i++ {
+		add(strconv.Itoa(i+1), f[i])
+	}
+	return out
+}
+
+// The time layouts of the protocol's PBXs, beyond RFC 3339.
+const (
+	// timeLayoutSpaced is a SQL-style time, with a zone or without one.
+	timeLayoutSpaced = "2006-01-02 15:04:05"
+	// timeLayoutLocal is RFC 3339 without a zone, as the newer JSON API
+	// writes its times.
+	timeLayoutLocal = "2006-01-02T15:04:05"
+)
+
+// parseTime reads the protocol's times: RFC 3339 with an offset (Gravitel's
+// history), the spec's compact 20060102T150405Z, or 2006-01-02 15:04:05
+// (also with a T) followed by an optional zone: "Z", "+03:00", "+0300" or
+// "+03", with or without a space before it. A time without a zone is UTC.
+// Fractional seconds are allowed. Every time is returned in UTC.
 func parseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
+	if t, err := time.Parse(timeLayout, s); err == nil {
+		return t, nil
 	}
-	t, err := time.Parse(timeLayout, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("time %s is neither RFC 3339 nor %s", excerpt([]byte(s)), timeLayout)
+	if len(s) >= len(timeLayoutSpaced) && (s[10] == ' ' || s[10] == 'T') {
+		// One layout for both separators, and the zone joined to the
+		// seconds whether or not a space came before it.
+		norm := s[:10] + "T" + s[11:19] + joinZone(s[19:])
+		for _, layout := range [...]string{time.RFC3339, timeLayoutLocal + "-0700", timeLayoutLocal + "-07", timeLayoutLocal} {
+			if t, err := time.Parse(layout, norm); err == nil {
+				return t.UTC(), nil
+			}
+		}
 	}
-	return t, nil
+	return time.Time{}, fmt.Errorf("time %s is not RFC 3339, %s or %s with an optional zone", excerpt([]byte(s)), timeLayout, timeLayoutSpaced)
+}
+
+// joinZone drops the one space that may separate a zone from the seconds
+// and their fraction: ".5 +0300" is ".5+0300".
+func joinZone(rest string) string {
+	i := 0
+	if i < len(rest) && (rest[i] == '.' || rest[i] == ',') {
+		i++
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(rest)-1 && rest[i] == ' ' {
+		return rest[:i] + rest[i+1:]
+	}
+	return rest
 }
 
 // maxSeconds caps a duration: a week is more than any call, and the cap keeps

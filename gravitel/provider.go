@@ -2,7 +2,9 @@ package gravitel
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/pbxkit/pbxkit/voip"
@@ -40,6 +42,10 @@ func (c *Client) Members(ctx context.Context) ([]voip.Member, error) {
 // empty ext, or a phone that is not a number, is a *voip.ArgError and
 // nothing is sent. It is never retried on an ambiguous failure.
 func (c *Client) GenerateCall(ctx context.Context, ext, phone string) (string, error) {
+	if strings.TrimSpace(ext) == "" {
+		// Checked here to name the argument as voip.Provider does.
+		return "", argError("GenerateCall", "ext", errors.New("empty"))
+	}
 	return c.makeCall(ctx, "GenerateCall", MakeCallRequest{User: ext, Phone: phone})
 }
 
@@ -52,6 +58,10 @@ const historyWindow = 24 * time.Hour
 // webhook carried it, or else the record column of c's line in the history
 // around c.StartedAt. It is an error matching voip.ErrNotFound when the PBX
 // has no recording of the call.
+//
+// A call without a RecordingURL and without the ID or the StartedAt to
+// search the history by is a *voip.ArgError, and nothing is sent; it
+// matches voip.ErrNotFound too, since no recording can be found for it.
 func (c *Client) CallLink(ctx context.Context, call voip.Call) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -60,8 +70,7 @@ func (c *Client) CallLink(ctx context.Context, call voip.Call) (string, error) {
 		return call.RecordingURL, nil
 	}
 	if call.ID == "" || call.StartedAt.IsZero() {
-		return "", &voip.APIError{Vendor: Vendor, Kind: voip.ErrNotFound,
-			Message: "CallLink needs the call's id and start time to search the history"}
+		return "", argError("CallLink", "call", fmt.Errorf("no RecordingURL, and no ID and StartedAt to search the history by: %w", voip.ErrNotFound))
 	}
 	records, err := c.History(ctx, HistoryQuery{
 		Start: call.StartedAt.Add(-historyWindow), End: call.StartedAt.Add(historyWindow),

@@ -18,7 +18,7 @@ import (
 func recordedCall(srv *graviteltest.Server) voip.Call {
 	start := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
 	srv.AddHistory(graviteltest.Line{UID: "0c5b1f3e-recorded", Type: "in", Client: "+79161234567",
-		Account: "ivan@test.gravitel.ru", Via: "+74996861574", Start: start, Wait: 4, Talk: 60,
+		Account: "ivan@test.gravitel.ru", Via: "+74996861574", Start: start, Wait: 4 * time.Second, Talk: time.Minute,
 		Record: srv.URL + "/records/0c5b1f3e-recorded.mp3"})
 	return voip.Call{ID: "0c5b1f3e-recorded", StartedAt: start}
 }
@@ -26,7 +26,7 @@ func recordedCall(srv *graviteltest.Server) voip.Call {
 func TestProviderContract(t *testing.T) {
 	t.Parallel()
 	srv, c := newEmulator(t)
-	bad, err := gravitel.New(srv.Endpoint(), "wrong-key-123456")
+	bad, err := gravitel.New(srv.BaseURL(), "wrong-key-123456")
 	require.NoError(t, err)
 	down, err := gravitel.New(voiptest.UnreachableURL(t), pbxKey, gravitel.WithRetries(0, time.Millisecond, time.Millisecond))
 	require.NoError(t, err)

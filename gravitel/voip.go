@@ -14,8 +14,9 @@ import (
 // INCOMING is Start/In and OUTGOING Start/Out; ACCEPTED is Answer; COMPLETED
 // is End with Answered, since the PBX sends it after a talk; CANCELLED is
 // End with Cancel. The PBX gives no direction after the start: it is In
-// unless a MegaFon-style direction field says otherwise. WebhookHandler,
-// which sees the whole call, reports the events of an OUTGOING call as Out.
+// unless a MegaFon-style direction field says otherwise. The handler of
+// NewWebhookHandler, which remembers the call's OUTGOING, reports the events
+// of an outgoing call as Out.
 // RawStatus is the type.
 func (w *Webhook) Event() (voip.Event, bool) {
 	if w.Cmd != CmdEvent {
@@ -138,7 +139,7 @@ func (r Record) Call() voip.Call {
 		c.AnsweredAt = r.Start.Add(r.Wait)
 	}
 	c.Raw, _ = json.Marshal(recordJSON{r.UID, string(r.Type), r.Client, r.Account, r.Via,
-		r.Start.Format(time.RFC3339), int(r.Wait / time.Second), int(r.Duration / time.Second), r.RecordURL})
+		r.Start.Format(time.RFC3339Nano), int(r.Wait / time.Second), int(r.Duration / time.Second), r.RecordURL, r.Extra})
 	return c
 }
 
@@ -153,4 +154,6 @@ type recordJSON struct {
 	Wait     int    `json:"wait"`
 	Duration int    `json:"duration"`
 	Record   string `json:"record"`
+	// Extra is Record.Extra: the columns of other names.
+	Extra map[string]string `json:"extra,omitempty"`
 }

@@ -85,7 +85,7 @@ func runEmulated(ctx context.Context) error {
 	const pbxKey, crmKey = "pbx-key-demo", "crm-key-demo"
 	pbx := graviteltest.NewServer(pbxKey)
 	defer pbx.Close()
-	c, err := gravitel.New(pbx.Endpoint(), pbxKey)
+	c, err := gravitel.New(pbx.BaseURL(), pbxKey)
 	if err != nil {
 		return err
 	}
@@ -94,8 +94,15 @@ func runEmulated(ctx context.Context) error {
 	}
 
 	// The CRM URL: live events and the record arrive here as voip values.
+	// Replicas of a CRM behind a load balancer would give every handler one
+	// shared, distributed voip.Memory; this one keeps its own.
 	var mu sync.Mutex
-	crm := httptest.NewServer(gravitel.WebhookHandler(crmKey, gravitel.Handler{
+	handler, err := gravitel.NewWebhookHandler(gravitel.WebhookConfig{
+		CRMToken: crmKey,
+		Contact: func(_ context.Context, w *gravitel.Webhook) (*gravitel.Contact, error) {
+			fmt.Println("contact: who is", w.Phone, "- an unknown caller")
+			return nil, nil
+		},
 		Update: func(_ context.Context, u voip.Update) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -108,7 +115,11 @@ func runEmulated(ctx context.Context) error {
 			fmt.Print("record: ")
 			return out.Encode(u.Call)
 		},
-	}))
+	})
+	if err != nil {
+		return err
+	}
+	crm := httptest.NewServer(handler)
 	defer crm.Close()
 
 	fmt.Println("\nadmin calls +7 916 123-45-67:")
@@ -119,7 +130,13 @@ func runEmulated(ctx context.Context) error {
 	placed := pbx.Calls()[0]
 	fmt.Println("call id", id)
 	hooks := graviteltest.Webhooks{URL: crm.URL, CRMToken: crmKey, Client: crm.Client()}
-	if err := pbx.PlayOutbound(ctx, hooks, placed, 95*time.Second); err != nil {
+	if err := pbx.PlayOutbound(ctx, hooks, placed, 5*time.Second, 95*time.Second); err != nil {
+		return err
+	}
+
+	fmt.Println("\n+7 916 765-43-21 calls ivan, who does not answer:")
+	missed := graviteltest.InboundCall{Client: "79167654321", Ext: "ivan", Ring: 25 * time.Second}
+	if _, err := pbx.PlayInbound(ctx, hooks, missed); err != nil {
 		return err
 	}
 

@@ -1,13 +1,3 @@
-// Package graviteltest is an in-process Gravitel PBX for tests and examples,
-// in the manner of net/http/httptest: the CRM API at /sys/crm_api.wcgp with
-// every command, and a sender of the PBX's webhooks.
-//
-// It is a second, independent reading of the protocol notes, written from
-// their samples and not from package gravitel, so that the two check each
-// other. It answers as Gravitel does: accounts and groups as JSON (ext a
-// string in one place and a number in another), the history as headerless
-// CSV with local-offset times, subscribeoncalls with a plain OK, makeCall
-// with {"uuid": …}, and {"error": …} with 400 or 401 on bad input.
 package graviteltest
 
 import (
@@ -38,16 +28,27 @@ type Group struct {
 	Members           []string
 }
 
+// CallType is the type of a history line and of a history webhook.
+type CallType string
+
+// The call types. CallMissed appears in the history command's lines only;
+// the history webhook of a missed call is CallIn with StatusMissed.
+const (
+	CallIn     CallType = "in"
+	CallOut    CallType = "out"
+	CallMissed CallType = "missed"
+)
+
 // Line is one call in the history.
 type Line struct {
 	UID     string
-	Type    string // in, out or missed
+	Type    CallType
 	Client  string // "+79002445949"
 	Account string // "admin@test.gravitel.ru"
 	Via     string
 	Start   time.Time
-	Wait    int // seconds
-	Talk    int // seconds
+	Wait    time.Duration // ringing; written in whole seconds
+	Talk    time.Duration // written in whole seconds
 	Record  string
 }
 
@@ -82,6 +83,7 @@ type Server struct {
 	dnd      map[string]bool
 	subs     map[[2]string]bool
 	faults   map[string][]fault
+	header   bool
 }
 
 type fault struct {
@@ -112,9 +114,9 @@ func NewServer(token string) *Server {
 	}
 	s.history = []Line{
 		{UID: "a252179d-fa9b-4b2a-9f4a-05c61af0639f", Type: "out", Client: "+79002445949", Account: "admin@" + s.domain(),
-			Via: "+74996861574", Start: time.Date(2017, 7, 7, 16, 14, 8, 0, s.zone), Talk: 11},
+			Via: "+74996861574", Start: time.Date(2017, 7, 7, 16, 14, 8, 0, s.zone), Talk: 11 * time.Second},
 		{UID: "df3a53ac-c58d-4971-91f6-7c0bf37170cb", Type: "out", Client: "+79002445949", Account: "admin@" + s.domain(),
-			Via: "+74996861574", Start: time.Date(2017, 7, 7, 15, 43, 55, 0, s.zone), Talk: 11},
+			Via: "+74996861574", Start: time.Date(2017, 7, 7, 15, 43, 55, 0, s.zone), Talk: 11 * time.Second},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc(Path, s.serve)
@@ -126,8 +128,9 @@ func NewServer(token string) *Server {
 	return s
 }
 
-// Endpoint is the "Адрес облачной АТС" to give a client.
-func (s *Server) Endpoint() string { return s.URL + Path }
+// BaseURL is the "Адрес облачной АТС" to give a client: the server's URL
+// with the CRM API's path.
+func (s *Server) BaseURL() string { return s.URL + Path }
 
 func (s *Server) domain() string { return s.Tenant + ".gravitel.ru" }
 
@@ -145,6 +148,15 @@ func (s *Server) AddHistory(lines ...Line) {
 	s.history = append(s.history, lines...)
 }
 
+// HistoryHeader makes the history command start its answer with a header
+// line naming the columns, as some PBXs of the protocol do, when on is
+// true; Gravitel sends none (the default).
+func (s *Server) HistoryHeader(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.header = on
+}
+
 // Calls returns the calls placed through makeCall, oldest first.
 func (s *Server) Calls() []PlacedCall {
 	s.mu.Lock()
@@ -159,12 +171,13 @@ func (s *Server) Requests() []Request {
 	return slices.Clone(s.requests)
 }
 
-// Fail makes the next request for cmd (any command when cmd is "") answer
-// status with body, after the token check. Calls queue up.
-func (s *Server) Fail(cmd string, status int, body string) {
+// Fail makes the next request for target, a command such as "makeCall"
+// (any command when target is ""), answer status with body, after the
+// token check. Calls queue up.
+func (s *Server) Fail(target string, status int, body string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults[cmd] = append(s.faults[cmd], fault{status, body})
+	s.faults[target] = append(s.faults[target], fault{status, body})
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -363,12 +376,16 @@ func (s *Server) cmdHistory(w http.ResponseWriter, p map[string]string) {
 	}
 	s.mu.Lock()
 	lines := slices.Clone(s.history)
+	header := s.header
 	s.mu.Unlock()
 	slices.SortStableFunc(lines, func(a, b Line) int { return b.Start.Compare(a.Start) }) // newest first
 	var b strings.Builder
+	if header {
+		b.WriteString("uid,type,client,account,via,start,wait,duration,record\n")
+	}
 	n := 0
 	for _, l := range lines {
-		if (typ != "all" && l.Type != typ) || (!from.IsZero() && l.Start.Before(from)) || (!to.IsZero() && l.Start.After(to)) {
+		if (typ != "all" && string(l.Type) != typ) || (!from.IsZero() && l.Start.Before(from)) || (!to.IsZero() && l.Start.After(to)) {
 			continue
 		}
 		if limit > 0 && n == limit {
@@ -376,7 +393,7 @@ func (s *Server) cmdHistory(w http.ResponseWriter, p map[string]string) {
 		}
 		n++
 		fmt.Fprintf(&b, "%s,%s,%s,%s,%s,%s,%d,%d,%s\n", l.UID, l.Type, l.Client, l.Account, l.Via,
-			l.Start.In(s.zone).Format(time.RFC3339), l.Wait, l.Talk, l.Record)
+			l.Start.In(s.zone).Format(time.RFC3339), int(l.Wait/time.Second), int(l.Talk/time.Second), l.Record)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	_, _ = w.Write([]byte(b.String()))

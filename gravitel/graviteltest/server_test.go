@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // status and the body.
 func post(t *testing.T, s *graviteltest.Server, form url.Values) (int, string) {
 	t.Helper()
-	resp, err := s.Client().PostForm(s.Endpoint(), form)
+	resp, err := s.Client().PostForm(s.BaseURL(), form)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)

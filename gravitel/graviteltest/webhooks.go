@@ -20,18 +20,43 @@ type Webhooks struct {
 	Client   *http.Client // nil means http.DefaultClient
 }
 
-// Event is a cmd=event webhook. Type is INCOMING, ACCEPTED, COMPLETED,
-// CANCELLED or OUTGOING.
+// EventType is the type of a cmd=event webhook.
+type EventType string
+
+// The event types Gravitel sends.
+const (
+	EventIncoming  EventType = "INCOMING"  // ringing at an employee
+	EventOutgoing  EventType = "OUTGOING"  // an employee is dialling a client
+	EventAccepted  EventType = "ACCEPTED"  // picked up
+	EventCompleted EventType = "COMPLETED" // hung up after talking
+	EventCancelled EventType = "CANCELLED" // ended without a talk
+)
+
+// Status is the outcome of a call in a cmd=history webhook.
+type Status string
+
+// The statuses Gravitel sends, spelt as the spec prints them.
+const (
+	StatusSuccess      Status = "Success"
+	StatusMissed       Status = "missed"
+	StatusBusy         Status = "Busy"
+	StatusNotAvailable Status = "NotAvailable"
+	StatusNotAllowed   Status = "NotAllowed"
+)
+
+// Event is a cmd=event webhook.
 type Event struct {
-	Type, CallID, Phone, Diversion, User, Ext, GroupRealName string
+	Type                                               EventType
+	CallID, Phone, Diversion, User, Ext, GroupRealName string
 }
 
-// History is a cmd=history webhook. Type is in or out; Status is Success,
-// missed, Busy, NotAvailable or NotAllowed.
+// History is a cmd=history webhook. Type is CallIn or CallOut.
 type History struct {
-	Type, Status, CallID, Phone, Diversion, User, Ext, Link string
-	Start                                                   time.Time
-	Duration                                                int // seconds
+	Type                                      CallType
+	Status                                    Status
+	CallID, Phone, Diversion, User, Ext, Link string
+	Start                                     time.Time
+	Duration                                  time.Duration // the whole call; sent in whole seconds
 }
 
 // StatusError is a reply other than 200.
@@ -46,7 +71,7 @@ func (e *StatusError) Error() string {
 
 // SendEvent posts a cmd=event webhook.
 func (h Webhooks) SendEvent(ctx context.Context, ev Event) error {
-	v := url.Values{"cmd": {"event"}, "type": {ev.Type}, "callid": {ev.CallID}, "phone": {ev.Phone}, "user": {ev.User}, "z-flag": {"0"}}
+	v := url.Values{"cmd": {"event"}, "type": {string(ev.Type)}, "callid": {ev.CallID}, "phone": {ev.Phone}, "user": {ev.User}, "z-flag": {"0"}}
 	setIf(v, "diversion", ev.Diversion)
 	setIf(v, "ext", ev.Ext)
 	setIf(v, "groupRealName", ev.GroupRealName)
@@ -57,9 +82,9 @@ func (h Webhooks) SendEvent(ctx context.Context, ev Event) error {
 // SendHistory posts a cmd=history webhook.
 func (h Webhooks) SendHistory(ctx context.Context, c History) error {
 	v := url.Values{
-		"cmd": {"history"}, "type": {c.Type}, "status": {c.Status}, "callid": {c.CallID}, "phone": {c.Phone},
-		"user": {c.User}, "start": {c.Start.UTC().Format("20060102T150405Z")}, "duration": {strconv.Itoa(c.Duration)},
-		"z-flag": {"0"},
+		"cmd": {"history"}, "type": {string(c.Type)}, "status": {string(c.Status)}, "callid": {c.CallID}, "phone": {c.Phone},
+		"user": {c.User}, "start": {c.Start.UTC().Format("20060102T150405Z")},
+		"duration": {strconv.Itoa(int(c.Duration / time.Second))}, "z-flag": {"0"},
 	}
 	setIf(v, "diversion", c.Diversion)
 	setIf(v, "ext", c.Ext)
@@ -85,7 +110,8 @@ func (h Webhooks) SendContact(ctx context.Context, phone, callID string) (name, 
 	return reply.Name, reply.Responsible, nil
 }
 
-// Send posts fields plus crm_token and returns the reply body of a 200.
+// Send posts fields plus crm_token and returns the reply body of a 200;
+// any other reply is a *StatusError.
 func (h Webhooks) Send(ctx context.Context, fields url.Values) ([]byte, error) {
 	v := url.Values{}
 	for k, vs := range fields {
@@ -120,48 +146,4 @@ func setIf(v url.Values, k, s string) {
 	if s != "" {
 		v.Set(k, s)
 	}
-}
-
-// companyNumber is the tenant's DID in the scenarios.
-const companyNumber = "74996861574"
-
-// PlayInbound plays a client calling the company, answered by the account
-// named login: contact, INCOMING, ACCEPTED, COMPLETED and history. The
-// call joins the server's history with a recording link. It returns the
-// call id.
-func (s *Server) PlayInbound(ctx context.Context, h Webhooks, phone, login string, talk time.Duration) (string, error) {
-	callID := newUUID()
-	if _, _, err := h.SendContact(ctx, phone, callID); err != nil {
-		return "", err
-	}
-	return callID, s.play(ctx, h, "in", "INCOMING", callID, phone, login, talk)
-}
-
-// PlayOutbound plays the rest of a call placed by makeCall: OUTGOING,
-// ACCEPTED, COMPLETED and history, with the call's uuid as callid.
-func (s *Server) PlayOutbound(ctx context.Context, h Webhooks, c PlacedCall, talk time.Duration) error {
-	return s.play(ctx, h, "out", "OUTGOING", c.UUID, c.Phone, login(c.User), talk)
-}
-
-func (s *Server) play(ctx context.Context, h Webhooks, typ, first, callID, phone, name string, talk time.Duration) error {
-	s.mu.Lock()
-	a, ok := s.account(name)
-	s.mu.Unlock()
-	if !ok {
-		return fmt.Errorf("graviteltest: no account %q", name)
-	}
-	user := a.Name + "@" + s.domain()
-	start := time.Now().UTC().Truncate(time.Second)
-	for _, t := range []string{first, "ACCEPTED", "COMPLETED"} {
-		ev := Event{Type: t, CallID: callID, Phone: phone, Diversion: companyNumber, User: user, Ext: a.Ext}
-		if err := h.SendEvent(ctx, ev); err != nil {
-			return err
-		}
-	}
-	link := s.URL + "/records/" + callID + ".mp3"
-	secs := int(talk / time.Second)
-	s.AddHistory(Line{UID: callID, Type: typ, Client: "+" + phone, Account: user, Via: "+" + companyNumber,
-		Start: start, Wait: 3, Talk: secs, Record: link})
-	return h.SendHistory(ctx, History{Type: typ, Status: "Success", CallID: callID, Phone: phone,
-		Diversion: companyNumber, User: user, Ext: a.Ext, Link: link, Start: start, Duration: secs + 3})
 }
