@@ -189,8 +189,8 @@ func TestOutboundCallFromEmulator(t *testing.T) {
 			assert.Equal(t, "+79161234567", end.Client)
 			assert.Equal(t, "101", end.Ext)
 			assert.Equal(t, "+74951502837", end.Line)
-			assert.Equal(t, placed.At.Truncate(time.Second).UTC(), start.At, "the call starts when it was placed")
 			assert.Equal(t, start.At.Add(5*time.Second+talk), end.At)
+			assert.False(t, end.At.After(time.Now()), "a played call ends when it is played")
 			call := updates[1].Call
 			assert.Equal(t, placed.CallID, call.ID)
 			assert.Equal(t, start.At, call.StartedAt)

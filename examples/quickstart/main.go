@@ -80,20 +80,25 @@ func gravitelOnEmulator(ctx context.Context) error {
 	const pbxKey, crmKey = "pbx-key-demo", "crm-key-demo"
 	pbx := graviteltest.NewServer(pbxKey)
 	defer pbx.Close()
-	client, err := gravitel.New(pbx.Endpoint(), pbxKey)
+	client, err := gravitel.New(pbx.BaseURL(), pbxKey)
 	if err != nil {
 		return err
 	}
 
 	// The CRM's webhook URL: events and records arrive as voip values.
 	var mu sync.Mutex
-	crm := httptest.NewServer(gravitel.WebhookHandler(crmKey, gravitel.Handler{
+	handler, err := gravitel.NewWebhookHandler(gravitel.WebhookConfig{
+		CRMToken: crmKey,
 		Update: func(_ context.Context, u voip.Update) error {
 			mu.Lock()
 			defer mu.Unlock()
 			return printUpdate(u)
 		},
-	}))
+	})
+	if err != nil {
+		return err
+	}
+	crm := httptest.NewServer(handler)
 	defer crm.Close()
 
 	id, err := crmSide(ctx, client, "701", "+7 916 123-45-67")
@@ -103,7 +108,7 @@ func gravitelOnEmulator(ctx context.Context) error {
 	// The emulator plays the PBX's part of the call it was asked to place.
 	hooks := graviteltest.Webhooks{URL: crm.URL, CRMToken: crmKey, Client: crm.Client()}
 	for _, placed := range pbx.Calls() {
-		if err := pbx.PlayOutbound(ctx, hooks, placed, 95*time.Second); err != nil {
+		if err := pbx.PlayOutbound(ctx, hooks, placed, 5*time.Second, 95*time.Second); err != nil {
 			return err
 		}
 	}
@@ -166,13 +171,18 @@ func newtelOnEmulator(ctx context.Context) error {
 		return err
 	}
 	var mu sync.Mutex
-	crm := httptest.NewServer(newtel.WebhookHandler(hookKey, newtel.Handler{
+	handler, err := newtel.NewWebhookHandler(newtel.WebhookConfig{
+		Key: hookKey,
 		Update: func(_ context.Context, u voip.Update) error {
 			mu.Lock()
 			defer mu.Unlock()
 			return printUpdate(u)
 		},
-	}))
+	})
+	if err != nil {
+		return err
+	}
+	crm := httptest.NewServer(handler)
 	defer crm.Close()
 
 	id, err := crmSide(ctx, client, "101", "+7 916 123-45-67")

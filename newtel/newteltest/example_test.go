@@ -111,8 +111,8 @@ func ExampleServer_PlayOutbound() {
 		fmt.Println(err)
 	}
 	// Output:
-	// 10:00:00 outboundCallStart
-	// 10:01:40 outboundCallEnd: answered
+	// 09:58:20 outboundCallStart
+	// 10:00:00 outboundCallEnd: answered
 }
 
 // A failure on demand: the next company/get-state is refused as if the keys

@@ -119,18 +119,15 @@ func (s *Server) PlayInbound(ctx context.Context, h Webhooks, c InboundCall) (st
 // or "no answer" without one when talk is 0. The vpbxId is the placed
 // call's id, the client its DstNumber, the extension its SrcNumber, and the
 // line its CallerID (empty: DefaultLine). The times agree with each other
-// as PlayInbound's do; a PlacedCall without a time starts at the server's
-// clock.
+// as PlayInbound's do, and likewise count back from the server's clock: the
+// played call ends now, as in every pbxkit emulator, so that no event is
+// dated in the future.
 func (s *Server) PlayOutbound(ctx context.Context, h Webhooks, c PlacedCall, ring, talk time.Duration) error {
 	t, err := newTimeline(ring, talk)
 	if err != nil {
 		return err
 	}
-	start := c.At
-	if start.IsZero() {
-		start = s.clock()
-	}
-	t = t.from(start)
+	t = t.from(s.clock().Add(-t.ring - t.talk))
 	line := c.CallerID
 	if line == "" {
 		line = DefaultLine

@@ -158,8 +158,9 @@ func TestPlayOutbound(t *testing.T) {
 	t.Parallel()
 	s := newteltest.NewServer(ak, sk)
 	defer s.Close()
-	placedAt := time.Date(2025, 9, 18, 10, 0, 0, 0, time.UTC)
-	placed := newteltest.PlacedCall{Method: "call/start_simple_call", CallID: "42", SrcNumber: "101", DstNumber: "79161234567", At: placedAt}
+	now := time.Date(2025, 9, 18, 10, 0, 0, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	placed := newteltest.PlacedCall{Method: "call/start_simple_call", CallID: "42", SrcNumber: "101", DstNumber: "79161234567", At: now}
 	for name, talk := range map[string]time.Duration{"answered": 95 * time.Second, "unanswered": 0} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -167,8 +168,8 @@ func TestPlayOutbound(t *testing.T) {
 			require.NoError(t, s.PlayOutbound(t.Context(), c.webhooks("k"), placed, 5*time.Second, talk))
 			hs := c.got()
 			require.Equal(t, []string{"outboundCallStart", "outboundCallEnd"}, events(hs))
-			assert.Equal(t, placedAt.Unix(), hs[0].unix(), "the call starts when it was placed")
-			assert.Equal(t, placedAt.Add(5*time.Second+talk).Unix(), hs[1].unix())
+			assert.Equal(t, now.Add(-5*time.Second-talk).Unix(), hs[0].unix(), "counted back from the clock")
+			assert.Equal(t, now.Unix(), hs[1].unix(), "the played call ends now")
 			for _, h := range hs {
 				assert.Equal(t, "42", h.Data["vpbxId"])
 				assert.Equal(t, "79161234567", h.Data["dnid"])
