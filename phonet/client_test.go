@@ -78,8 +78,8 @@ func TestReauthorizeOnExpiredSession(t *testing.T) {
 			srv.ExpireSessions()
 			id, err := c.MakeCall(t.Context(), "001", "+380931234567")
 			require.NoError(t, err)
-			assert.Len(t, srv.Placed(), 1)
-			assert.Equal(t, id, srv.Placed()[0].UUID)
+			assert.Len(t, srv.Calls(), 1)
+			assert.Equal(t, id, srv.Calls()[0].UUID)
 		})
 	}
 }
@@ -111,7 +111,7 @@ func TestMakeCallAndHangup(t *testing.T) {
 	id, err := c.MakeCall(t.Context(), "001", "380931234567")
 	require.NoError(t, err)
 	assert.Len(t, id, 32)
-	assert.Equal(t, []phonettest.PlacedCall{{UUID: id, Ext: "001", To: "+380931234567"}}, srv.Placed(), "sent in E.164")
+	assert.Equal(t, []phonettest.PlacedCall{{UUID: id, Ext: "001", To: "+380931234567"}}, srv.Calls(), "sent in E.164")
 
 	active, err := c.ActiveCalls(t.Context())
 	require.NoError(t, err)
@@ -140,7 +140,7 @@ func TestMakeCallAndHangup(t *testing.T) {
 	var argErr *voip.ArgError
 	require.ErrorAs(t, err, &argErr)
 	assert.Equal(t, "phone", argErr.Arg)
-	assert.Len(t, srv.Placed(), 1, "refused numbers are never sent")
+	assert.Len(t, srv.Calls(), 1, "refused numbers are never sent")
 }
 
 func TestHistoryPagesUntilAShortPage(t *testing.T) {

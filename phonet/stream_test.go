@@ -164,7 +164,7 @@ func TestStreamClick2Call(t *testing.T) {
 	srv, c := newEmulator(t)
 	st := subscribe(t, c, "002", phonet.WithCallTimeout(300*time.Millisecond))
 	require.NoError(t, st.Call(t.Context(), "380991234567"))
-	placed := srv.Placed()
+	placed := srv.Calls()
 	require.Len(t, placed, 1)
 	assert.Equal(t, "002", placed[0].Ext)
 	assert.Equal(t, "380991234567", placed[0].To)
