@@ -1,6 +1,7 @@
 package phonet_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -92,4 +93,33 @@ func ExampleNewWebhookHandler() {
 	// event: start in +380501234567 001 unknown
 	// event: answer in +380501234567 001 unknown
 	// event: end in +380501234567 001 answered
+}
+
+// Downloading a recording: the history record's call id (the plain form
+// of events) finds the audio the record links to.
+func ExampleClient_DownloadRecording() {
+	ctx := context.Background()
+	pbx := phonettest.NewServer("demo-api-key")
+	defer pbx.Close()
+	client, err := phonet.New(pbx.Domain, "demo-api-key", phonet.WithBaseURL(pbx.BaseURL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for rec, err := range client.CompanyCalls(ctx, phonet.HistoryQuery{From: time.Now().Add(-24 * time.Hour)}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		call := rec.Call()
+		if call.RecordingURL == "" {
+			continue
+		}
+		var audio bytes.Buffer
+		if _, err := client.DownloadRecording(ctx, call.ID, phonet.ChannelMixed, &audio); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(call.ID, bytes.Equal(audio.Bytes(), phonettest.Recording(rec.UUID)))
+	}
+	// Output:
+	// d38f07d93b5947aac71194c6bebe1621 true
+	// f457486fa53945ddc5f5e735a5870b92 true
 }
