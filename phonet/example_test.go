@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log"
 	"net/http/httptest"
+	"strings"
 	"time"
 
 	"github.com/pbxkit/pbxkit/phonet"
@@ -93,6 +94,45 @@ func ExampleNewWebhookHandler() {
 	// event: start in +380501234567 001 unknown
 	// event: answer in +380501234567 001 unknown
 	// event: end in +380501234567 001 answered
+}
+
+// Paging the history: the iterator asks for one page of 50 at a time, and
+// stops asking when the loop stops.
+func ExampleClient_CompanyCalls() {
+	ctx := context.Background()
+	pbx := phonettest.NewServer("demo-api-key")
+	defer pbx.Close()
+	pbx.AddHistory(120, "002", time.Now().Add(-time.Minute))
+	client, err := phonet.New(pbx.Domain, "demo-api-key", phonet.WithBaseURL(pbx.BaseURL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	n, talk := 0, time.Duration(0)
+	for rec, err := range client.CompanyCalls(ctx, phonet.HistoryQuery{From: time.Now().Add(-24 * time.Hour)}) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		n++
+		talk += rec.Call().Talk
+	}
+	pages := 0
+	for _, r := range pbx.Requests() {
+		if strings.HasSuffix(r.Path, "/company.api") {
+			pages++
+		}
+	}
+	fmt.Println(n, "calls,", talk, "of talk, in", pages, "pages")
+
+	_, err = func() (phonet.Record, error) {
+		for rec, err := range client.CompanyCalls(ctx, phonet.HistoryQuery{}) {
+			return rec, err
+		}
+		return phonet.Record{}, nil
+	}()
+	fmt.Println(err)
+	// Output:
+	// 123 calls, 1h0m7s of talk, in 3 pages
+	// phonet: CompanyCalls: HistoryQuery.From: required
 }
 
 // Downloading a recording: the history record's call id (the plain form
