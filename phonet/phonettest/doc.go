@@ -26,10 +26,11 @@
 // Phonet's WSS article, written from their samples and not from package
 // phonet, so that the two check each other. It answers with the quirks the
 // samples show: bare JSON arrays, ids as numbers in one place and strings in
-// another, timestamps in seconds in the active calls list and webhooks and
-// milliseconds elsewhere, serverTime as a string, dashed uuids in the
-// history (and so in recording links) and plain ones in events, null trunks
-// on internal calls, and a trailing space after every audioRecUrl.
+// another, timestamps in seconds in the active calls list and in the
+// webhooks' dialAt and bridgeAt and milliseconds elsewhere, serverTime as a
+// string on the socket, dashed uuids in the history (and so in recording
+// links) and plain ones in events, null trunks on internal calls, and a
+// trailing space after every audioRecUrl.
 //
 // Facts the notes leave open are decided here, and can be changed: a wrong
 // apiKey gets 401 from authorize and 403 from the socket handshake; an
