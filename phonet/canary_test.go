@@ -2,9 +2,14 @@ package phonet_test
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,4 +119,67 @@ func TestCanarySocketLogs(t *testing.T) {
 	require.NoError(t, st.Close())
 	testutil.NoSecret(t, canary, logs.String(), n.String())
 	require.Contains(t, logs.String(), "REDACTED")
+}
+
+// TestCanaryWebhookToken: the URL token reaches no delivery's Raw, neither
+// through the handler (GET, where the query is the delivery, and POST) nor
+// through ParseWebhook, and no log line of a rejected request.
+func TestCanaryWebhookToken(t *testing.T) {
+	t.Parallel()
+	logs := &testutil.Logs{}
+	var (
+		mu   sync.Mutex
+		raws []string
+	)
+	keep := func(raw []byte) {
+		mu.Lock()
+		defer mu.Unlock()
+		raws = append(raws, string(raw))
+	}
+	for _, param := range []string{"", "key"} {
+		cfg := phonet.WebhookConfig{
+			Token: canary, TokenParam: param, Logger: logs.Logger(),
+			Update: func(_ context.Context, u voip.Update) error {
+				if u.Event != nil {
+					keep(u.Event.Raw)
+				} else {
+					keep(u.Call.Raw)
+				}
+				return nil
+			},
+			Event:  func(_ context.Context, ev *phonet.Event) error { keep(ev.Raw); return nil },
+			Record: func(_ context.Context, r phonet.Record) error { keep(r.Raw); return nil },
+			Lookup: func(_ context.Context, r phonet.LookupRequest) (*phonet.Card, error) {
+				keep(r.Raw)
+				return nil, nil
+			},
+		}
+		h, err := phonet.NewWebhookHandler(cfg)
+		require.NoError(t, err)
+		name := cmp.Or(param, phonet.DefaultTokenParam)
+		for _, q := range []url.Values{
+			{name: {canary}, "otherLegNum": {"380671234567"}},
+			{name: {canary}, "event": {"call.dial"}, "uuid": {"47a968893984475b8c20e29dec144ce3"}, "lgDirection": {"4"}},
+			{name: {canary}, "uuid": {"d38f07d9-3b59-47aa-c711-94c6bebe1621"}, "endAt": {"1435317888511"}, "duration": {"4"}},
+			{name: {"wrong-" + canary}, "otherLegNum": {"380671234567"}},
+			{name: {canary}, "foo": {canary}},
+		} {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/hook?"+q.Encode(), nil))
+			require.NotEqual(t, http.StatusInternalServerError, rec.Code)
+			testutil.NoSecret(t, canary, rec.Body.String())
+			rec = httptest.NewRecorder()
+			post := httptest.NewRequest(http.MethodPost, "/hook?"+name+"="+canary, strings.NewReader(`{"otherLegNum":"380671234567"}`))
+			h.ServeHTTP(rec, post)
+			require.Equal(t, http.StatusOK, rec.Code)
+		}
+	}
+	w, err := phonet.ParseWebhook(httptest.NewRequest(http.MethodGet, "/hook?token="+canary+"&otherLegNum=1", nil))
+	require.NoError(t, err)
+	keep(w.Lookup.Raw)
+	// Per token name: a GET lookup, an event (Event and Update), a record
+	// (Record and Update), five POST lookups; and ParseWebhook's.
+	require.Len(t, raws, 2*(1+2+2+5)+1)
+	testutil.NoSecret(t, canary, append(raws, logs.String())...)
+	require.Contains(t, logs.String(), "webhook rejected", "the wrong token and the body that is no delivery are logged")
 }

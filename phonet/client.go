@@ -43,8 +43,9 @@ type options struct {
 }
 
 // WithBaseURL sends every request (REST, recordings and the socket) to the
-// scheme and host of base instead of https://{domain}: for emulators and
-// proxies. The domain is still sent to the API as the tenant's name.
+// scheme and host of base: for emulators and proxies. Default
+// https://{domain}, the tenant host given to New. The domain is still sent
+// to the API as the tenant's name.
 func WithBaseURL(base string) Option {
 	return func(o *options) error {
 		u, err := url.Parse(strings.TrimSpace(base))
@@ -58,8 +59,9 @@ func WithBaseURL(base string) Option {
 
 // WithHTTPClient sends requests through c. Its Timeout bounds each attempt;
 // ctx bounds the whole call, retries included. The client is copied, never
-// modified; redirects are not followed, because Phonet redirects an expired
-// session to a login page. Nil is an error.
+// modified; redirects are never followed, because Phonet redirects an
+// expired session to a login page. Default: a client with a 30 s timeout
+// per attempt over http.DefaultTransport. Nil is an error.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) error {
 		if c == nil {
@@ -71,7 +73,7 @@ func WithHTTPClient(c *http.Client) Option {
 }
 
 // WithLogger logs one line per attempt and per connection change to l,
-// redacted. Nil is silent.
+// redacted. Default silent; nil is silent too.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		o.logger = l
@@ -80,8 +82,9 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithRetries sets how reads are retried: max retries after the first
-// attempt (0 disables them), with exponential backoff between minWait and
-// maxWait. MakeCall is never retried once Phonet may have seen it.
+// attempt (0 disables them), with exponential backoff and jitter between
+// minWait and maxWait. Default 3 retries, waiting 500 ms to 15 s. MakeCall
+// is never retried once Phonet may have seen it.
 func WithRetries(max int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
 		r, err := rest.NewRetries(max, minWait, maxWait)

@@ -2,6 +2,7 @@ package phonet_test
 
 import (
 	"bytes"
+	"iter"
 	"net/http"
 	"strings"
 	"sync"
@@ -214,19 +215,36 @@ func TestHistoryRecords(t *testing.T) {
 	assert.Equal(t, rec.EndAt.Add(-3*time.Second), answered.AnsweredAt)
 }
 
+// TestHistoryQueryIsChecked: a query refused is a *voip.ArgError naming
+// the method and the field, yielded before anything is sent.
 func TestHistoryQueryIsChecked(t *testing.T) {
 	t.Parallel()
-	_, c := newEmulator(t)
-	for _, q := range []phonet.HistoryQuery{
-		{},
-		{From: time.Now(), PageSize: 51},
-		{From: time.Now(), To: time.Now().Add(-time.Hour)},
-		{From: time.Now(), Offset: -1},
+	srv, c := newEmulator(t)
+	now := time.Now()
+	for arg, q := range map[string]phonet.HistoryQuery{
+		"HistoryQuery.From":               {},
+		"HistoryQuery.PageSize":           {From: now, PageSize: 51},
+		"HistoryQuery.To":                 {From: now, To: now.Add(-time.Hour)},
+		"HistoryQuery.Offset":             {From: now, Offset: -1},
+		"HistoryQuery.DirectionsEncoding": {From: now, DirectionsEncoding: 7},
 	} {
-		for _, err := range c.CompanyCalls(t.Context(), q) {
-			assert.ErrorIs(t, err, voip.ErrBadRequest)
+		for fn, seq := range map[string]iter.Seq2[phonet.Record, error]{
+			"CompanyCalls": c.CompanyCalls(t.Context(), q),
+			"UsersCalls":   c.UsersCalls(t.Context(), q),
+			"MissedCalls":  c.MissedCalls(t.Context(), q),
+		} {
+			n := 0
+			for _, err := range seq {
+				n++
+				require.ErrorIs(t, err, voip.ErrBadRequest)
+				var argErr *voip.ArgError
+				require.ErrorAs(t, err, &argErr)
+				assert.Equal(t, voip.ArgError{Vendor: phonet.Vendor, Func: fn, Arg: arg, Err: argErr.Err}, *argErr)
+			}
+			assert.Equal(t, 1, n, "one error ends the iteration")
 		}
 	}
+	assert.Empty(t, srv.Requests(), "nothing is sent")
 }
 
 func TestHistoryDirectionsEncodings(t *testing.T) {

@@ -12,8 +12,12 @@
 // implements voip.Provider. [Client.Subscribe] opens one employee's socket
 // and [Client.Watch] many as one [Hub]. [NewWebhookHandler] serves the
 // webhooks. One decoder, [ParseEvent], reads socket frames, webhook bodies
-// and active calls alike. Package phonettest is an in-process tenant for
-// tests.
+// and active calls alike.
+//
+// Package phonettest is an in-process tenant for tests and examples; a
+// client is pointed at it with one option:
+//
+//	client, err := phonet.New(pbx.Domain, apiKey, phonet.WithBaseURL(pbx.BaseURL()))
 //
 // # Authentication
 //
@@ -33,10 +37,23 @@
 // Every failed call is a *voip.APIError matching one class sentinel through
 // errors.Is: voip.ErrUnauthorized, voip.ErrForbidden, voip.ErrBadRequest,
 // voip.ErrNotFound, voip.ErrRateLimited, voip.ErrServer, voip.ErrBadResponse
-// (an answer that cannot be read, an HTML page where JSON was due) or
-// voip.ErrAmbiguous. Phonet has no known error envelope: the status decides,
-// and a short text body becomes the Message. Messages that cannot be read
-// are a *DecodeError, which matches voip.ErrMalformed.
+// (an answer that cannot be read, an HTML page where JSON was due), or
+// voip.ErrUnreachable when no answer came from Phonet at all (the
+// connection was refused or reset, the host did not resolve, TLS failed,
+// an attempt timed out), once the retries of a read are spent. A failed
+// MakeCall that Phonet may have acted on matches voip.ErrAmbiguous too.
+// Phonet has no known error envelope: the status decides, and a short text
+// body becomes the Message.
+//
+// An argument refused before anything is sent is a *voip.ArgError naming
+// the method and the argument: an empty extension or a phone that is not a
+// number (MakeCall, GenerateCall; the number's error matches
+// voip.ErrInvalidPhone too), an empty uuid (HangupCall,
+// DownloadRecording), an unknown recording channel, a voip.Call with
+// neither id nor link (CallLink), a [HistoryQuery] without From or out of
+// range (the history iterators yield it). It matches voip.ErrBadRequest.
+// Messages from Phonet that cannot be read (webhooks, socket frames) are a
+// *DecodeError, which matches voip.ErrMalformed.
 //
 // # Retries
 //
@@ -77,16 +94,37 @@
 //
 // # Webhooks
 //
-// Phonet posts call events (the socket's shape plus accountDomain) and,
-// without an event field, the client-card lookup, which the CRM answers
-// with a [Card], or the full information of a finished call (read as a
-// history [Record] when the body has endAt, disposition, billSecs or
-// duration; see [WebhookConfig].Record). Bodies are read as JSON or as forms with PHP-style nested
-// keys (leg[id]=36). Phonet may deliver an event twice: the handler drops a
-// repeated (uuid, event) within [DefaultDedupeWindow]. Phonet signs
-// nothing; the handler offers a constant-time URL token check and an
-// allowlist of source addresses ([PhonetAddresses]) that trusts
-// X-Forwarded-For only from the proxies you name.
+// [NewWebhookHandler] serves the URLs of the cabinet page; one URL can take
+// them all. Phonet posts call events (the socket's shape plus
+// accountDomain); the client-card lookup, without event but with
+// otherLegNum (null for a hidden number), which the CRM answers with a
+// [Card]; and the full information of a finished call, read as a history
+// [Record] when the body has endAt, disposition, billSecs or duration (see
+// [WebhookConfig].Record). Anything else is answered 400 and calls
+// nothing. Bodies are read as JSON or as forms with PHP-style nested keys
+// (leg[id]=36); a GET's query is read as a form.
+//
+// Phonet may deliver an event twice: the handler drops a repeated (uuid,
+// event), and a repeated finished call, within WebhookConfig.DedupeWindow
+// (default voip.DefaultDedupeWindow), remembered in WebhookConfig.Memory.
+// Handlers of one process can share one voip.LocalMemory; replicas behind a
+// load balancer need a Memory on a shared store, or each drops only the
+// duplicates it saw itself. Phonet signs nothing; the handler offers a
+// constant-time URL token check, whose token never reaches a delivery's
+// Raw, and an allowlist of source addresses ([PhonetAddresses]) that
+// trusts X-Forwarded-For only from the proxies you name. [ParseWebhook]
+// reads one delivery from a request, for a handler of your own.
+//
+// # Recordings
+//
+// A recording is at /rest/public/calls/{uuid}/audio on the tenant host
+// ({uuid}-rx and {uuid}-tx for one side). The history's audioRecUrl writes
+// the uuid dashed (8-4-4-4-12), while events, the socket, makeCall and
+// voip values carry 32 plain hex digits. [Client.RecordingURL] and
+// [Client.CallLink] write such a uuid dashed; [Client.DownloadRecording]
+// takes the uuid in any form, and asks for it as given when the dashed
+// link is not found. Recordings are fetched without the session first,
+// then with it.
 //
 // # Unconfirmed facts
 //
@@ -111,10 +149,15 @@
 //   - The hangup endpoint (GET, empty answer) is single-sourced.
 //   - Whether recordings need the session: they are fetched without it
 //     first, then with it. The split channels (-rx, -tx) are single-sourced.
+//     That every recording link names the dashed uuid rests on the one
+//     history sample; the plain form is tried when it is not found.
 //   - How the socket refuses a wrong apiKey or subscriber: a refused
 //     handshake (401, 403) stops the stream; an error event is passed on.
 //   - Webhook body encoding (JSON or form), the required reply (200 [] is
-//     sent), and the published source addresses, which may be stale.
+//     sent), and the published source addresses, which may be stale. That
+//     a lookup always carries otherLegNum (the field the vendor's
+//     documentation names), so that a body with neither event, otherLegNum
+//     nor a finished call's fields can be refused.
 //   - The payload of «Передача повної інформації про дзвінок»: no sample is
 //     known; it is taken to be a company.api record.
 //   - The socket (its URL, click2call and its replies) is described by

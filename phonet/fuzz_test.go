@@ -1,7 +1,11 @@
 package phonet_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -54,28 +58,58 @@ func FuzzParseEvent(f *testing.F) {
 // FuzzParseWebhook does the same for webhook bodies, JSON and form.
 func FuzzParseWebhook(f *testing.F) {
 	addSamples(f, "events", func(b []byte) { f.Add("application/json", b) })
+	addSamples(f, "records", func(b []byte) { f.Add("application/json", b) })
 	for _, s := range []string{
 		"event=call.dial&leg[id]=36&leg[ext]=001&otherLegs[0][num]=%2B380500000001&otherLegs[1][id]=7",
-		"otherLegNum=380671234567&trunkNum=", "a[b][c][d][e]=1", "otherLegs[100][num]=1", "x[=1", "leg=1&leg[id]=2",
+		"otherLegNum=380671234567&trunkNum=", "otherLegNum=", "a[b][c][d][e]=1", "otherLegs[100][num]=1", "x[=1", "leg=1&leg[id]=2",
+		"endAt=1435317888511&duration=15&billSecs=4&disposition=0&uuid=d38f07d9-3b59-47aa-c711-94c6bebe1621",
+		"foo=1", "event=&trunkNum=1",
 	} {
 		f.Add("application/x-www-form-urlencoded", []byte(s))
 	}
+	// Bodies that are no delivery at all: they must be refused.
+	f.Add("text/plain", []byte("hello"))
+	f.Add("application/json", []byte(`{"foo":1}`))
+	f.Add("application/json", []byte(`{"otherLegNum":null}`))
+	f.Add("application/json", []byte(`{"event":null,"endAt":null}`))
+	f.Add("", []byte(""))
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		if len(body) > maxFuzzInput {
 			return
 		}
-		w, err := phonet.ParseWebhook(contentType, body)
+		r := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
+		r.Header.Set("Content-Type", contentType)
+		w, err := phonet.ParseWebhook(r)
 		if err != nil {
+			if !errors.Is(err, voip.ErrMalformed) {
+				t.Fatalf("an error that is not ErrMalformed: %v", err)
+			}
 			return
 		}
-		switch {
-		case w.Event != nil:
+		kinds := 0
+		var raw json.RawMessage
+		if w.Event != nil {
+			kinds++
 			w.Event.Voip()
-			if !json.Valid(w.Event.Raw) {
-				t.Fatalf("Raw is not JSON: %q", w.Event.Raw)
+			if w.Event.Type == "" {
+				t.Fatalf("an event without type: %q", body)
 			}
-		case w.Lookup == nil:
-			t.Fatal("neither an event nor a lookup")
+			raw = w.Event.Raw
+		}
+		if w.Lookup != nil {
+			kinds++
+			raw = w.Lookup.Raw
+		}
+		if w.Record != nil {
+			kinds++
+			w.Record.Call()
+			raw = w.Record.Raw
+		}
+		if kinds != 1 {
+			t.Fatalf("%d kinds of delivery in %q", kinds, body)
+		}
+		if !json.Valid(raw) {
+			t.Fatalf("Raw is not JSON: %q", raw)
 		}
 	})
 }

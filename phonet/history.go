@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"net/url"
@@ -36,7 +37,9 @@ const (
 	DirectionsBitmask
 )
 
-// HistoryQuery selects finished calls.
+// HistoryQuery selects finished calls. The iterators refuse a query
+// without From or with a field out of range with a *voip.ArgError, before
+// anything is sent.
 type HistoryQuery struct {
 	// From and To bound the calls' time; From is required, a zero To is
 	// now. They are sent as timeFrom and timeTo in Unix milliseconds.
@@ -44,10 +47,12 @@ type HistoryQuery struct {
 	// PageSize is the limit of each request, 1..50; 0 is 50. The iterator
 	// pages by offset until a page comes back short.
 	PageSize int
-	// Offset is the first row to return (0-based).
+	// Offset is the first row to return (0-based); default 0.
 	Offset int
-	// Directions filters on lgDirection; empty means all.
-	Directions         []Direction
+	// Directions filters on lgDirection; empty (the default) means all.
+	Directions []Direction
+	// DirectionsEncoding is how Directions is sent; default
+	// DirectionsIndexed.
 	DirectionsEncoding DirectionsEncoding
 }
 
@@ -75,53 +80,62 @@ func (q HistoryQuery) values(offset int) url.Values {
 	return v
 }
 
-// check validates q and fills in the defaults.
-func (q HistoryQuery) check(now time.Time) (HistoryQuery, error) {
+// check validates q for the method fn and fills in the defaults. A field
+// it refuses is a *voip.ArgError naming it.
+func (q HistoryQuery) check(fn string, now time.Time) (HistoryQuery, error) {
 	if q.To.IsZero() {
 		q.To = now
 	}
 	if q.PageSize == 0 {
 		q.PageSize = MaxPageSize
 	}
+	var arg string
+	var err error
 	switch {
 	case q.From.IsZero():
-		return q, fmt.Errorf("HistoryQuery.From is required")
+		arg, err = "From", errors.New("required")
 	case q.To.Before(q.From):
-		return q, fmt.Errorf("HistoryQuery.To %v is before From %v", q.To, q.From)
+		arg, err = "To", fmt.Errorf("%v is before From %v", q.To, q.From)
 	case q.PageSize < 0 || q.PageSize > MaxPageSize:
-		return q, fmt.Errorf("HistoryQuery.PageSize %d is outside 1..%d", q.PageSize, MaxPageSize)
+		arg, err = "PageSize", fmt.Errorf("%d is outside 1..%d", q.PageSize, MaxPageSize)
 	case q.Offset < 0:
-		return q, fmt.Errorf("HistoryQuery.Offset %d is negative", q.Offset)
+		arg, err = "Offset", fmt.Errorf("%d is negative", q.Offset)
 	case q.DirectionsEncoding != DirectionsIndexed && q.DirectionsEncoding != DirectionsBitmask:
-		return q, fmt.Errorf("unknown DirectionsEncoding %d", q.DirectionsEncoding)
+		arg, err = "DirectionsEncoding", fmt.Errorf("unknown encoding %d", q.DirectionsEncoding)
+	default:
+		q.Directions = append([]Direction(nil), q.Directions...)
+		return q, nil
 	}
-	q.Directions = append([]Direction(nil), q.Directions...)
-	return q, nil
+	return q, argError(fn, "HistoryQuery."+arg, err)
 }
 
-// CompanyCalls iterates over the company's whole call history.
+// CompanyCalls iterates over the company's whole call history, newest
+// first, a page per request. The iteration ends after an error, which it
+// yields: a query it refuses is a *voip.ArgError, yielded before anything
+// is sent.
 func (c *Client) CompanyCalls(ctx context.Context, q HistoryQuery) iter.Seq2[Record, error] {
-	return c.history(ctx, pathCompanyCalls, q)
+	return c.history(ctx, "CompanyCalls", pathCompanyCalls, q)
 }
 
-// UsersCalls iterates over the calls made by employees.
+// UsersCalls iterates over the calls made by employees, like CompanyCalls.
 func (c *Client) UsersCalls(ctx context.Context, q HistoryQuery) iter.Seq2[Record, error] {
-	return c.history(ctx, pathUsersCalls, q)
+	return c.history(ctx, "UsersCalls", pathUsersCalls, q)
 }
 
-// MissedCalls iterates over the missed calls, the ones to call back.
+// MissedCalls iterates over the missed calls, the ones to call back, like
+// CompanyCalls.
 func (c *Client) MissedCalls(ctx context.Context, q HistoryQuery) iter.Seq2[Record, error] {
-	return c.history(ctx, pathMissedCalls, q)
+	return c.history(ctx, "MissedCalls", pathMissedCalls, q)
 }
 
-// history pages through one endpoint. The query is copied when the
-// iterator is made, so changing it afterwards has no effect. An error ends
-// the iteration after it is yielded.
-func (c *Client) history(ctx context.Context, path string, q HistoryQuery) iter.Seq2[Record, error] {
-	q, qerr := q.check(time.Now())
+// history pages through one endpoint for the method fn. The query is
+// copied when the iterator is made, so changing it afterwards has no
+// effect. An error ends the iteration after it is yielded.
+func (c *Client) history(ctx context.Context, fn, path string, q HistoryQuery) iter.Seq2[Record, error] {
+	q, qerr := q.check(fn, time.Now())
 	return func(yield func(Record, error) bool) {
 		if qerr != nil {
-			yield(Record{}, &voip.APIError{Vendor: Vendor, Kind: voip.ErrBadRequest, Message: qerr.Error()})
+			yield(Record{}, qerr)
 			return
 		}
 		// A server that ignored offset would serve the same page forever:

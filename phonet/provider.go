@@ -2,6 +2,7 @@ package phonet
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -43,8 +44,10 @@ func (c *Client) GenerateCall(ctx context.Context, ext, phone string) (string, e
 }
 
 // CallLink returns the recording link of call: its RecordingURL (history's
-// audioRecUrl, trimmed) when set, or else the link built from its ID. The
-// link is not checked; [Client.DownloadRecording] fetches it.
+// audioRecUrl, trimmed) when set, or else [Client.RecordingURL] of its ID,
+// which writes the plain uuid of events in the history's dashed form. The
+// link is not checked; [Client.DownloadRecording] fetches it. A call with
+// neither is a *voip.ArgError.
 func (c *Client) CallLink(ctx context.Context, call voip.Call) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -53,7 +56,7 @@ func (c *Client) CallLink(ctx context.Context, call voip.Call) (string, error) {
 		return u, nil
 	}
 	if strings.TrimSpace(call.ID) == "" {
-		return "", &voip.APIError{Vendor: Vendor, Kind: voip.ErrNotFound, Message: "no recording link: the call has no id"}
+		return "", argError("CallLink", "call", errors.New("neither RecordingURL nor ID"))
 	}
 	return c.RecordingURL(call.ID, ChannelMixed), nil
 }

@@ -41,6 +41,13 @@ func TestProviderMapping(t *testing.T) {
 	link, err = c.CallLink(t.Context(), voip.Call{ID: "abc"})
 	require.NoError(t, err)
 	assert.Equal(t, srv.BaseURL()+"/rest/public/calls/abc/audio", link)
+	// The plain uuid of events links to the dashed form of the history.
+	link, err = c.CallLink(t.Context(), voip.Call{ID: "D38F07D93B5947AAC71194C6BEBE1621"})
+	require.NoError(t, err)
+	assert.Equal(t, srv.BaseURL()+"/rest/public/calls/d38f07d9-3b59-47aa-c711-94c6bebe1621/audio", link)
 	_, err = c.CallLink(t.Context(), voip.Call{})
-	assert.ErrorIs(t, err, voip.ErrNotFound)
+	var argErr *voip.ArgError
+	require.ErrorAs(t, err, &argErr)
+	assert.Equal(t, "CallLink", argErr.Func)
+	assert.ErrorIs(t, err, voip.ErrBadRequest)
 }

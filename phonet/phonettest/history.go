@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -62,6 +63,26 @@ func (s *Server) AddHistory(n int, ext string, end time.Time) {
 			"audioRecUrl": s.URLFor(id) + " ", "trunk": "o=380442246595;",
 		})
 	}
+}
+
+// addRecord appends a played call to the history as company.api shows it:
+// the dashed uuid, endAt in ms, duration from the dial and billSecs from
+// the answer, and a recording only when the call was answered.
+func (s *Server) addRecord(p played) {
+	rec := map[string]any{
+		"uuid": dashed(p.uuid), "parentUuid": nil, "endAt": p.end.UnixMilli(), "lgDirection": int(p.direction),
+		"otherLegNum": p.client, "otherLegName": nil,
+		"leg":  map[string]any{"id": p.user.ID, "type": 1, "displayName": p.user.DisplayName, "ext": p.user.Ext},
+		"leg2": nil, "duration": int(p.end.Sub(p.dial) / time.Second), "billSecs": 0, "disposition": 1,
+		"transferHistory": nil, "audioRecUrl": nil, "trunk": "o=" + strings.TrimPrefix(DefaultTrunk, "+") + ";",
+	}
+	if !p.bridge.IsZero() {
+		rec["billSecs"], rec["disposition"] = int(p.end.Sub(p.bridge)/time.Second), 0
+		rec["audioRecUrl"] = s.URLFor(dashed(p.uuid)) + " "
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.history = append(s.history, rec)
 }
 
 // historyPage serves one page of an endpoint: timeFrom and timeTo in ms

@@ -1,22 +1,3 @@
-// Package phonettest is an in-process Phonet tenant host for tests and
-// examples, in the manner of net/http/httptest: the session-cookie REST API,
-// the recordings, the live socket (/live/connector/v3/easy) that pushes
-// scripted call events and takes click2call, and a sender of the CRM
-// webhooks.
-//
-// It is a second, independent reading of the protocol notes and of
-// Phonet's WSS article, written from their samples and not from package
-// phonet, so that the two check each other. It answers with the quirks the
-// samples show: bare JSON arrays, ids as numbers in one place and strings in
-// another, timestamps in seconds in the active calls list and milliseconds
-// elsewhere, serverTime as a string, dashed uuids in the history and plain
-// ones in events, null trunks on internal calls, and a trailing space after
-// every audioRecUrl.
-//
-// Facts the notes leave open are decided here, and can be changed: a wrong
-// apiKey gets 401 from authorize and 403 from the socket handshake; an
-// expired session gets 403 (see [Server.SetExpiredReply]); recordings need
-// no cookie unless [Server.RequireCookieForRecordings].
 package phonettest
 
 import (
@@ -83,12 +64,13 @@ type Server struct {
 	active          map[string]*activeCall
 	placed          []PlacedCall
 	requests        []Request
+	faults          map[string][]fault // by path; "" is any path
 	sockets         map[*socket]struct{}
+	socketFaults    map[string][]int // by subscriber
 	click2callErr   string
 	click2callMute  bool
 	click2callDelay time.Duration
 	late            sync.WaitGroup // delayed click2call replies still to be sent
-	socketFaults    map[string][]int
 }
 
 type activeCall struct {
@@ -112,7 +94,8 @@ func NewServer(apiKey string) *Server {
 			{120, "Support Phonet", "911", "support@demo.phonet.com.ua"},
 		},
 		sessions: map[string]time.Time{}, sessionTTL: time.Hour, expiredReply: http.StatusForbidden,
-		active: map[string]*activeCall{}, sockets: map[*socket]struct{}{}, socketFaults: map[string][]int{},
+		active: map[string]*activeCall{}, sockets: map[*socket]struct{}{}, faults: map[string][]fault{},
+		socketFaults: map[string][]int{},
 	}
 	s.seedHistory()
 	mux := http.NewServeMux()
@@ -159,18 +142,55 @@ func (s *Server) SetUsers(users []User) {
 // Authorizations returns how many sessions authorize opened.
 func (s *Server) Authorizations() int { return int(s.authN.Load()) }
 
-// Requests returns the REST requests received so far.
+// Requests returns the REST requests received, oldest first.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.requests)
 }
 
-// Calls returns the calls placed so far, oldest first.
+// Calls returns the calls placed (makeCall and click2call), oldest first.
 func (s *Server) Calls() []PlacedCall {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.placed)
+}
+
+// fault is a reply queued by Fail.
+type fault struct {
+	status int
+	body   string
+}
+
+// Fail makes the next REST request for path (such as "/rest/user/makeCall";
+// "" is any path, authorize included) answer status with body, once it has
+// passed the session check: a request without a valid session still gets
+// the expired reply. Calls queue up; a fault for the exact path goes before
+// one for any path.
+func (s *Server) Fail(path string, status int, body string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[path] = append(s.faults[path], fault{status, body})
+}
+
+// failed answers r with the next fault queued for its path, if any.
+func (s *Server) failed(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	var f fault
+	found := false
+	for _, key := range []string{r.URL.Path, ""} {
+		if q := s.faults[key]; len(q) > 0 {
+			f, found = q[0], true
+			s.faults[key] = q[1:]
+			break
+		}
+	}
+	s.mu.Unlock()
+	if found {
+		w.WriteHeader(f.status)
+		_, _ = w.Write([]byte(f.body))
+	}
+	return found
 }
 
 // ExpireSessions ends every session: the next request with an old cookie
@@ -218,6 +238,9 @@ func (s *Server) logged(next http.Handler) http.Handler {
 }
 
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	if s.failed(w, r) {
+		return
+	}
 	var body struct {
 		Domain string `json:"domain"`
 		APIKey string `json:"apiKey"`
@@ -255,7 +278,9 @@ func (s *Server) validSession(r *http.Request) bool {
 func (s *Server) session(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if s.validSession(r) {
-			h(w, r)
+			if !s.failed(w, r) {
+				h(w, r)
+			}
 			return
 		}
 		s.mu.Lock()
@@ -366,6 +391,9 @@ func (s *Server) audio(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if need && !s.validSession(r) {
 		http.Error(w, "Forbidden", http.StatusForbidden)
+		return
+	}
+	if s.failed(w, r) {
 		return
 	}
 	id := r.PathValue("id")
