@@ -76,9 +76,21 @@
 // events of the gap are lost: reconcile with [Client.ActiveCalls]. Events
 // come out typed ([Stream.Events]: calls, pauses, errors, unknown types
 // with their raw message) or as a voip.Source ([Stream.Source]: calls
-// only). [Stream.Call] sends a click2call, {"action":"call","to":…}, and
-// matches the next {"event":"success"} or {"event":"error"}: the protocol
-// has no request id, so one click2call is in flight per socket.
+// only). Subscribe returns the error of its first attempt: a refused apiKey
+// or subscriber matches voip.ErrForbidden, no answer voip.ErrUnreachable,
+// and a context that ended first gives ctx.Err(), as REST calls do.
+//
+// [Stream.Call] sends a click2call, {"action":"call","to":…}, with the
+// number as international digits without "+". The protocol has no request
+// id, so replies are matched by order: one click2call is in flight per
+// socket, and its reply is the next {"event":"success"} or
+// {"event":"error"}. A call that gets no reply within [WithCallTimeout] is
+// voip.ErrAmbiguous, and its reply is then owed: the next click2call waits
+// until it comes (it is passed on as an event) or one more timeout has
+// passed (it is taken as lost). A late reply is never taken for the next
+// call's, and a lost one never shifts later ones; only a reply later than
+// twice the timeout could be, which is the price of a protocol without
+// ids.
 //
 // lgDirection 32 and 64 are an operator going away and coming back, not
 // calls: they have no voip form; see [Event.Presence].
@@ -87,10 +99,16 @@
 //
 // A socket watches one employee; a CRM that follows every manager opens one
 // each. [Client.Watch] does that in one call and merges the events into one
-// channel, each event carrying its Subscriber. Connection attempts, first
-// ones and reconnects, share one rate limit ([WithDialRate]) on top of each
+// channel, each event carrying its Subscriber; [Hub.Source] is the same as
+// a voip.Source of every manager's calls. Connection attempts, first ones
+// and reconnects, share one rate limit ([WithDialRate]) on top of each
 // socket's jittered backoff, so a server restart does not turn into a
-// reconnect storm. The Hub reports each (re)connect as a [HubNotice].
+// reconnect storm. A socket whose first attempt fails is retried like any
+// reconnect, never dropped: only Phonet's refusal (401, 403) stops a
+// socket for good, reported as a voip.NoticeStopped and in [Hub.Failed].
+// Every notice names its Subscriber. Managers join and leave a running Hub
+// with [Hub.Add] and [Hub.Remove]. A Hub whose every socket was refused (a
+// revoked apiKey) stops, and [Hub.Err] says why.
 //
 // # Webhooks
 //

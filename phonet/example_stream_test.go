@@ -12,6 +12,40 @@ import (
 	"github.com/pbxkit/pbxkit/voip"
 )
 
+// One manager's live socket: events as they happen, and a click2call.
+func ExampleClient_Subscribe() {
+	ctx := context.Background()
+	pbx := phonettest.NewServer("demo-api-key")
+	defer pbx.Close()
+	c, err := phonet.New(pbx.Domain, "demo-api-key", phonet.WithBaseURL(pbx.BaseURL()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	st, err := c.Subscribe(ctx, "001")
+	if err != nil {
+		log.Fatal(err) // a refused apiKey or subscriber: voip.ErrForbidden
+	}
+	defer st.Close()
+	_ = pbx.AwaitSockets(ctx, 1)
+
+	id := pbx.Incoming("001", "380501234567")
+	pbx.Answer(id)
+	for range 2 {
+		ev := <-st.Events()
+		v, _ := ev.Voip()
+		fmt.Println(ev.Type, v.Kind, v.Direction, v.Client)
+	}
+	if err := st.Call(ctx, "+380 99 123 45 67"); err != nil {
+		log.Fatal(err) // voip.ErrAmbiguous: the phone may be ringing; never retry blindly
+	}
+	ev := <-st.Events() // the operator's phone rings first
+	fmt.Println(ev.Type, ev.Direction, ev.Client())
+	// Output:
+	// call.dial start in +380501234567
+	// call.bridge answer in +380501234567
+	// call.dial out 380991234567
+}
+
 // A CRM that follows every manager: one Hub of sockets, read as a
 // voip.Source, so the pop-up code is the same for every vendor. A manager
 // whose first connection fails is retried, not lost; managers join and

@@ -2,7 +2,7 @@ package phonet
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -56,7 +56,7 @@ func (c *Client) CallLink(ctx context.Context, call voip.Call) (string, error) {
 		return u, nil
 	}
 	if strings.TrimSpace(call.ID) == "" {
-		return "", argError("CallLink", "call", errors.New("neither RecordingURL nor ID"))
+		return "", argError("CallLink", "call", fmt.Errorf("no RecordingURL and no ID to build the link from: %w", voip.ErrNotFound))
 	}
 	return c.RecordingURL(call.ID, ChannelMixed), nil
 }

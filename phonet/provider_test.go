@@ -50,4 +50,5 @@ func TestProviderMapping(t *testing.T) {
 	require.ErrorAs(t, err, &argErr)
 	assert.Equal(t, "CallLink", argErr.Func)
 	assert.ErrorIs(t, err, voip.ErrBadRequest)
+	assert.ErrorIs(t, err, voip.ErrNotFound, "as on every vendor: no recording can be named")
 }

@@ -75,7 +75,7 @@ type Server struct {
 
 type activeCall struct {
 	uuid, parent string
-	direction    int
+	direction    Direction
 	user         User
 	client       string
 	dialAt       time.Time
@@ -332,7 +332,7 @@ func (s *Server) makeCall(w http.ResponseWriter, r *http.Request) {
 // place records an outgoing call the employee u asked for. The caller
 // replies, then rings the employee's sockets with pushCall.
 func (s *Server) place(u User, client string, socket bool) *activeCall {
-	c := &activeCall{uuid: newID(), direction: 2, user: u, client: client, dialAt: time.Now()}
+	c := &activeCall{uuid: newID(), direction: DirectionOut, user: u, client: client, dialAt: time.Now()}
 	s.mu.Lock()
 	s.active[c.uuid] = c
 	s.placed = append(s.placed, PlacedCall{UUID: c.uuid, Ext: u.Ext, To: client, Socket: socket})

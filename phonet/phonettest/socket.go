@@ -201,7 +201,7 @@ func (s *Server) DropSockets() {
 // internal calls.
 func (s *Server) payload(c *activeCall, event string) map[string]any {
 	m := map[string]any{
-		"uuid": c.uuid, "parentUuid": nilIfEmpty(c.parent), "lgDirection": c.direction,
+		"uuid": c.uuid, "parentUuid": nilIfEmpty(c.parent), "lgDirection": int(c.direction),
 		"leg":      map[string]any{"id": c.user.ID, "type": 1, "displayName": c.user.DisplayName, "ext": c.user.Ext},
 		"leg2":     nil,
 		"dialAt":   c.dialAt.UnixMilli(),
@@ -218,7 +218,7 @@ func (s *Server) payload(c *activeCall, event string) map[string]any {
 	if !c.bridgeAt.IsZero() {
 		m["bridgeAt"] = c.bridgeAt.UnixMilli()
 	}
-	if c.direction == 1 || c.direction >= 32 {
+	if !c.direction.external() {
 		m["otherLegs"], m["trunkNum"], m["trunkName"] = nil, nil, nil
 	}
 	return m
@@ -241,7 +241,7 @@ func (s *Server) pushCall(c *activeCall, event string) {
 func (s *Server) Incoming(ext, from string) string {
 	s.mu.Lock()
 	u, _ := s.userByExt(ext)
-	c := &activeCall{uuid: newID(), direction: 4, user: u, client: from, dialAt: time.Now()}
+	c := &activeCall{uuid: newID(), direction: DirectionIn, user: u, client: from, dialAt: time.Now()}
 	s.active[c.uuid] = c
 	s.mu.Unlock()
 	s.pushCall(c, "call.dial")
@@ -266,25 +266,13 @@ func (s *Server) Answer(uuid string) bool {
 func (s *Server) Hangup(uuid string) bool {
 	s.mu.Lock()
 	c, ok := s.active[uuid]
+	delete(s.active, uuid)
+	s.mu.Unlock()
 	if !ok {
-		s.mu.Unlock()
 		return false
 	}
-	delete(s.active, uuid)
-	end := time.Now()
-	rec := map[string]any{
-		"uuid": dashed(c.uuid), "parentUuid": nil, "endAt": end.UnixMilli(), "lgDirection": c.direction,
-		"otherLegNum": c.client, "otherLegName": nil,
-		"leg":  map[string]any{"id": c.user.ID, "type": 1, "displayName": c.user.DisplayName, "ext": c.user.Ext},
-		"leg2": nil, "duration": int(end.Sub(c.dialAt).Seconds()), "billSecs": 0, "disposition": 1,
-		"transferHistory": nil, "audioRecUrl": nil, "trunk": "o=" + DefaultTrunk[1:] + ";",
-	}
-	if !c.bridgeAt.IsZero() {
-		rec["billSecs"], rec["disposition"] = int(end.Sub(c.bridgeAt).Seconds()), 0
-		rec["audioRecUrl"] = s.URLFor(dashed(c.uuid)) + " "
-	}
-	s.history = append(s.history, rec)
-	s.mu.Unlock()
+	s.addRecord(played{uuid: c.uuid, direction: c.direction, user: c.user, client: c.client,
+		dial: c.dialAt, bridge: c.bridgeAt, end: time.Now()})
 	s.pushCall(c, "call.hangup")
 	return true
 }
@@ -295,9 +283,9 @@ func (s *Server) Pause(ext string, away bool) {
 	s.mu.Lock()
 	u, _ := s.userByExt(ext)
 	s.mu.Unlock()
-	dir := 64
+	dir := DirectionBack
 	if away {
-		dir = 32
+		dir = DirectionAway
 	}
 	c := &activeCall{uuid: newID(), direction: dir, user: u, dialAt: time.Now()}
 	s.pushCall(c, "call.bridge")
