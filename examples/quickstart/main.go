@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -92,7 +93,7 @@ func gravitelOnEmulator(ctx context.Context) error {
 		Update: func(_ context.Context, u voip.Update) error {
 			mu.Lock()
 			defer mu.Unlock()
-			return printUpdate(u)
+			return printUpdate("webhook", u)
 		},
 	})
 	if err != nil {
@@ -144,15 +145,37 @@ func phonetOnEmulator(ctx context.Context) error {
 	}
 	pbx.Answer(id)
 	pbx.Hangup(id)
+	var last voip.Event
 	for range 3 { // start, answer, end
 		select {
-		case ev := <-events:
-			if err := printUpdate(voip.Update{Event: &ev}); err != nil {
+		case last = <-events:
+			if err := printUpdate("socket", voip.Update{Event: &last}); err != nil {
 				return err
 			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	}
+
+	// The hangup carries no outcome: the finished call, with its
+	// recording, is in the history.
+	for rec, err := range client.CompanyCalls(ctx, phonet.HistoryQuery{From: last.At.Add(-time.Hour)}) {
+		if err != nil {
+			return err
+		}
+		call := rec.Call()
+		if call.ID != last.CallID {
+			continue
+		}
+		if err := printUpdate("history", voip.Update{Call: &call}); err != nil {
+			return err
+		}
+		var audio bytes.Buffer
+		n, err := client.DownloadRecording(ctx, call.ID, phonet.ChannelMixed, &audio)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("  recording of %s: %d bytes\n", call.ID, n)
 	}
 	fmt.Println("call", id, "done")
 	return nil
@@ -176,7 +199,7 @@ func newtelOnEmulator(ctx context.Context) error {
 		Update: func(_ context.Context, u voip.Update) error {
 			mu.Lock()
 			defer mu.Unlock()
-			return printUpdate(u)
+			return printUpdate("webhook", u)
 		},
 	})
 	if err != nil {
@@ -225,13 +248,14 @@ func crmSide(ctx context.Context, p voip.Provider, ext, phone string) (string, e
 	return id, err
 }
 
-// printUpdate prints what one delivery carries: an event, a record, or
-// both (New-Tel's *CallEnd webhooks).
-func printUpdate(u voip.Update) error {
+// printUpdate prints what one delivery carries, and where it came from (a
+// webhook, a socket, the history): an event, a record, or both (New-Tel's
+// *CallEnd webhooks).
+func printUpdate(from string, u voip.Update) error {
 	if u.Event != nil {
 		ev := *u.Event
 		ev.Raw = nil // the vendor's own fields, left out for brevity
-		fmt.Print("  event  ")
+		fmt.Printf("  %-7s event  ", from)
 		if err := out.Encode(ev); err != nil {
 			return err
 		}
@@ -239,7 +263,7 @@ func printUpdate(u voip.Update) error {
 	if u.Call != nil {
 		c := *u.Call
 		c.Raw = nil
-		fmt.Print("  record ")
+		fmt.Printf("  %-7s record ", from)
 		return out.Encode(c)
 	}
 	return nil
