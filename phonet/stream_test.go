@@ -156,7 +156,7 @@ func TestStreamDropGivesAGapNotice(t *testing.T) {
 func TestStreamHalfOpenIsNoticed(t *testing.T) {
 	t.Parallel()
 	srv, c := newEmulator(t)
-	st := subscribe(t, c, "001")
+	st := subscribe(t, c, "001", phonet.WithPing(100*time.Millisecond, 100*time.Millisecond))
 	nextNotice(t, st.Notices(), voip.NoticeConnected)
 	awaitSockets(t, srv, 1)
 	srv.Silence(true)
@@ -172,7 +172,7 @@ func TestStreamHalfOpenIsNoticed(t *testing.T) {
 func TestStreamClick2Call(t *testing.T) {
 	t.Parallel()
 	srv, c := newEmulator(t)
-	st := subscribe(t, c, "002", click2callSocket(300*time.Millisecond)...)
+	st := subscribe(t, c, "002", phonet.WithCallTimeout(300*time.Millisecond))
 	require.NoError(t, st.Call(t.Context(), "380991234567"))
 	placed := srv.Calls()
 	require.Len(t, placed, 1)
@@ -204,7 +204,7 @@ func TestStreamClick2Call(t *testing.T) {
 func TestStreamLateReplyIsNotTakenForTheNextCall(t *testing.T) {
 	t.Parallel()
 	srv, c := newEmulator(t)
-	st := subscribe(t, c, "003", click2callSocket(300*time.Millisecond)...)
+	st := subscribe(t, c, "003", phonet.WithCallTimeout(300*time.Millisecond))
 	srv.MuteClick2Call(true)
 	require.ErrorIs(t, st.Call(t.Context(), "380991234567"), voip.ErrAmbiguous)
 	srv.MuteClick2Call(false)
@@ -222,7 +222,7 @@ func TestStreamLateReplyIsNotTakenForTheNextCall(t *testing.T) {
 func TestStreamLostReplyDoesNotPoisonTheSocket(t *testing.T) {
 	t.Parallel()
 	srv, c := newEmulator(t)
-	st := subscribe(t, c, "003", click2callSocket(time.Second)...)
+	st := subscribe(t, c, "003", phonet.WithCallTimeout(time.Second))
 	srv.MuteClick2Call(true)
 	require.ErrorIs(t, st.Call(t.Context(), "380991234567"), voip.ErrAmbiguous)
 	srv.MuteClick2Call(false)
@@ -243,7 +243,7 @@ func TestStreamSlowReplyGoesToItsOwnCall(t *testing.T) {
 	t.Parallel()
 	srv, c := newEmulator(t)
 	// The reply comes after its call's timeout, within the next one.
-	st := subscribe(t, c, "003", click2callSocket(time.Second)...)
+	st := subscribe(t, c, "003", phonet.WithCallTimeout(time.Second))
 	srv.DelayClick2Call(1500 * time.Millisecond)
 	srv.FailClick2Call("first call refused, late")
 	require.ErrorIs(t, st.Call(t.Context(), "380991234567"), voip.ErrAmbiguous)
@@ -280,13 +280,6 @@ func TestStreamCallNormalisesTheNumber(t *testing.T) {
 		assert.ErrorAs(t, err, &argErr, bad)
 	}
 	assert.Len(t, srv.Calls(), 3, "garbage is never sent")
-}
-
-// click2callSocket is for the tests of click2call's timeouts: pings rare
-// enough that a loaded machine never mistakes a slow pong for a dead link,
-// which would settle the replies these tests wait for.
-func click2callSocket(callTimeout time.Duration) []phonet.StreamOption {
-	return []phonet.StreamOption{phonet.WithPing(time.Minute, 30*time.Second), phonet.WithCallTimeout(callTimeout)}
 }
 
 func TestStreamStopsWithItsContext(t *testing.T) {
