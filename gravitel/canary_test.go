@@ -1,6 +1,8 @@
 package gravitel_test
 
 import (
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,6 +41,13 @@ func TestCanaryTokenNeverLeaks(t *testing.T) {
 		"slow":      faults["slow"],
 		"truncated": faults["truncated"],
 		"html":      reply(http.StatusOK, "<html>"+canary+"</html>"),
+		// The key across the cut of the message (200 bytes) and of the
+		// body excerpt (512), base64-encoded, and %q-quoted.
+		"long text echo": reply(http.StatusBadRequest, strings.Repeat("x", 190)+canary),
+		"long html echo": reply(http.StatusOK, "<html>"+strings.Repeat("x", 500)+canary+"</html>"),
+		"long json echo": reply(http.StatusOK, `{"error":"`+strings.Repeat("x", 190)+canary+`"}`),
+		"base64 echo":    reply(http.StatusInternalServerError, base64.StdEncoding.EncodeToString([]byte("cmd=accounts&token="+canary))),
+		"quoted echo":    reply(http.StatusBadRequest, fmt.Sprintf("bad token %q", canary)),
 		// A history with a header line, whose start echoes the key.
 		"csv echo": func(w http.ResponseWriter, r *http.Request) {
 			_ = r.ParseForm()
@@ -66,7 +75,7 @@ func TestCanaryTokenNeverLeaks(t *testing.T) {
 				texts := []string{logs.String()}
 				for _, err := range errs {
 					require.Error(t, err)
-					texts = append(texts, err.Error())
+					texts = append(texts, testutil.ErrorTexts(err)...)
 				}
 				testutil.NoSecret(t, canary, texts...)
 			})

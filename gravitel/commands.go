@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pbxkit/pbxkit/internal/lenient"
+	"github.com/pbxkit/pbxkit/internal/redact"
 	"github.com/pbxkit/pbxkit/internal/rest"
 	"github.com/pbxkit/pbxkit/voip"
 )
@@ -191,7 +192,7 @@ func callID(body []byte) (string, error) {
 		}
 		return strings.TrimSpace(s), nil
 	case bytes.ContainsAny(b, " \t\r\n<>{}[]"):
-		return "", fmt.Errorf("makeCall: cannot read a call id from %q", excerpt(b))
+		return "", errors.New("makeCall: the answer is not a call id") // APIError.Body shows it
 	}
 	return string(b), nil
 }
@@ -285,7 +286,7 @@ func (c *Client) ack(ctx context.Context, cmd command) error {
 	if len(b) == 0 || strings.EqualFold(string(b), "OK") || (resp.IsJSON() && json.Valid(b)) {
 		return nil
 	}
-	return resp.BadResponse(fmt.Errorf("%s: unexpected answer %s", cmd.name, excerpt(b)))
+	return resp.BadResponse(fmt.Errorf("%s: unexpected answer (see the body)", cmd.name))
 }
 
 func onOff(on bool) string {
@@ -303,14 +304,12 @@ func parseFlag(s string) (bool, error) {
 	case "off", "false", "0":
 		return false, nil
 	}
-	return false, fmt.Errorf("unexpected state %s", excerpt([]byte(s)))
+	return false, fmt.Errorf("unexpected state %s", excerpt(s))
 }
 
-// excerpt quotes the start of b for an error message.
-func excerpt(b []byte) string {
-	const n = 64
-	if len(b) > n {
-		return strconv.Quote(string(b[:n])) + "…"
-	}
-	return strconv.Quote(string(b))
+// excerpt quotes the start of a field the PBX sent, for an error message.
+// The error reaches the user through the pipeline's redactor, which also
+// hides the start of a registered secret that the cut left before the "…".
+func excerpt(s string) string {
+	return strconv.Quote(redact.Cut(s, 64))
 }

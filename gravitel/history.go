@@ -341,7 +341,7 @@ func parseTime(s string) (time.Time, error) {
 			}
 		}
 	}
-	return time.Time{}, fmt.Errorf("time %s is not RFC 3339, %s or %s with an optional zone", excerpt([]byte(s)), timeLayout, timeLayoutSpaced)
+	return time.Time{}, fmt.Errorf("time %s is not RFC 3339, %s or %s with an optional zone", excerpt(s), timeLayout, timeLayoutSpaced)
 }
 
 // joinZone drops the one space that may separate a zone from the seconds
@@ -371,7 +371,7 @@ func parseSeconds(s string) (time.Duration, error) {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || n > maxSeconds {
-		return 0, fmt.Errorf("seconds %s are not a whole number from 0 to %d", excerpt([]byte(s)), maxSeconds)
+		return 0, fmt.Errorf("seconds %s are not a whole number from 0 to %d", excerpt(s), maxSeconds)
 	}
 	return time.Duration(n) * time.Second, nil
 }

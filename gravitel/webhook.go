@@ -115,7 +115,7 @@ type UnknownValueError struct {
 }
 
 func (e *UnknownValueError) Error() string {
-	return fmt.Sprintf("gravitel: webhook cmd %s: unknown %s %s", excerpt([]byte(e.Cmd)), e.Field, excerpt([]byte(e.Value)))
+	return fmt.Sprintf("gravitel: webhook cmd %s: unknown %s %s", excerpt(e.Cmd), e.Field, excerpt(e.Value))
 }
 
 func (e *UnknownValueError) Unwrap() error { return voip.ErrMalformed }

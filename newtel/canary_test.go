@@ -3,6 +3,7 @@ package newtel_test
 import (
 	"context"
 	"crypto/sha1"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -55,6 +56,12 @@ func TestCanaryKeysNeverLeak(t *testing.T) {
 		"slow":      faults["slow"],
 		"truncated": faults["truncated"],
 		"html":      reply(http.StatusOK, "<html>"+canaryAccess+"</html>"),
+		// The keys across the cut of the message (200 bytes) and of the
+		// body excerpt (512), and base64-encoded.
+		"long text echo": reply(http.StatusBadRequest, strings.Repeat("x", 180)+canaryAccess),
+		"long json echo": reply(http.StatusBadRequest, `{"status":"error","message":"`+strings.Repeat("x", 180)+canarySign+`"}`),
+		"long html echo": reply(http.StatusOK, "<html>"+strings.Repeat("x", 490)+canaryAccess+"</html>"),
+		"base64 echo":    reply(http.StatusInternalServerError, base64.StdEncoding.EncodeToString([]byte("Bearer "+canaryAccess))),
 	}
 	for name, h := range handlers {
 		t.Run(name, func(t *testing.T) {
@@ -80,12 +87,12 @@ func TestCanaryKeysNeverLeak(t *testing.T) {
 					// A bad signature is accepted by default and logged;
 					// the log is checked below, and any error too.
 					if err != nil {
-						texts = append(texts, err.Error())
+						texts = append(texts, testutil.ErrorTexts(err)...)
 					}
 					continue
 				}
 				require.Error(t, err)
-				texts = append(texts, err.Error())
+				texts = append(texts, testutil.ErrorTexts(err)...)
 			}
 			testutil.NoSecret(t, canaryAccess, texts...)
 			testutil.NoSecret(t, canarySign, texts...)
@@ -99,8 +106,8 @@ func TestCanaryKeysNeverLeak(t *testing.T) {
 // The canary secrets of the handlers: the webhook signing key and the
 // callbackLink token.
 const (
-	canaryWebhookKey = "c4a7a12c-webhook-key-c4a7a12c"
-	canaryToken      = "c4a7a12c-callback-token-c4a7a12c"
+	canaryWebhookKey = "c4a7a12c-w3bh00k-k3y-c4a7a12c"
+	canaryToken      = "c4a7a12c-c4llb4ck-t0k3n-c4a7a12c"
 )
 
 // TestCanaryHandlerSecretsNeverLeak sends the handlers every kind of

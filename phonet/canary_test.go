@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -57,6 +59,17 @@ func TestCanaryNeverLeaks(t *testing.T) {
 		"reset":              faults["reset"],
 		"slow":               slowAfter(300 * time.Millisecond),
 		"truncated":          faults["truncated"],
+		// The key across the cut of the message (200 bytes) and of the
+		// body excerpt (512), and base64-encoded.
+		"long text echo": func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, strings.Repeat("x", 190)+canary, http.StatusBadRequest)
+		},
+		"long html echo": func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "<html>"+strings.Repeat("x", 500)+canary, http.StatusBadRequest)
+		},
+		"base64 echo": func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, base64.StdEncoding.EncodeToString([]byte(r.URL.String())), http.StatusBadRequest)
+		},
 	}
 	for name, h := range handlers {
 		t.Run(name, func(t *testing.T) {
@@ -94,7 +107,7 @@ func TestCanaryNeverLeaks(t *testing.T) {
 			texts := []string{logs.String()}
 			for _, err := range errs {
 				require.Error(t, err)
-				texts = append(texts, err.Error())
+				texts = append(texts, testutil.ErrorTexts(err)...)
 			}
 			testutil.NoSecret(t, canary, texts...)
 			testutil.NoSecret(t, canarySession, texts...)
@@ -117,7 +130,7 @@ func TestCanarySocketLogs(t *testing.T) {
 	srv.DropSockets()
 	n := nextNotice(t, st.Notices(), 2)
 	require.NoError(t, st.Close())
-	testutil.NoSecret(t, canary, logs.String(), n.String())
+	testutil.NoSecret(t, canary, append(testutil.ErrorTexts(n.Err), logs.String(), n.String())...)
 	require.Contains(t, logs.String(), "REDACTED")
 }
 
@@ -182,4 +195,42 @@ func TestCanaryWebhookToken(t *testing.T) {
 	require.Len(t, raws, 2*(1+2+2+5)+1)
 	testutil.NoSecret(t, canary, append(raws, logs.String())...)
 	require.Contains(t, logs.String(), "webhook rejected", "the wrong token and the body that is no delivery are logged")
+}
+
+// TestCanaryClick2CallErrorReply: Phonet's error reply to a click2call may
+// quote the socket URL, apiKey included; neither Stream.Call nor Hub.Call
+// returns it, and an error frame that no call waits for reaches Events
+// without it.
+func TestCanaryClick2CallErrorReply(t *testing.T) {
+	t.Parallel()
+	srv := newCanaryEmulator(t)
+	quoted := "wrong number for wss://" + srv.Domain + "/live/connector/v3/easy?domain=" + srv.Domain +
+		"&apiKey=" + canary + "&subscriber=001, or apiKey " + canary
+	srv.FailClick2Call(quoted)
+	c, err := phonet.New(srv.Domain, canary, phonet.WithBaseURL(srv.BaseURL()))
+	require.NoError(t, err)
+
+	st, err := c.Subscribe(t.Context(), "001", fastSocket...)
+	require.NoError(t, err)
+	defer st.Close()
+	hub, err := c.Watch(t.Context(), []string{"002"}, fastSocket...)
+	require.NoError(t, err)
+	defer hub.Close()
+	awaitSockets(t, srv, 2)
+
+	var texts []string
+	err = st.Call(t.Context(), "380931234567")
+	require.ErrorIs(t, err, voip.ErrBadRequest)
+	texts = append(texts, testutil.ErrorTexts(err)...)
+	err = hub.Call(t.Context(), "002", "380931234567")
+	require.ErrorIs(t, err, voip.ErrBadRequest)
+	texts = append(texts, testutil.ErrorTexts(err)...)
+	require.Contains(t, err.Error(), "wrong number", "the vendor's words are kept")
+
+	srv.Push("001", []byte(`{"event":"error","message":"`+quoted+`"}`)) // no call waits for it
+	ev := nextEvent(t, st.Events())
+	require.Equal(t, phonet.EventError, ev.Type)
+	require.True(t, json.Valid(ev.Raw), "Raw stays JSON: %s", ev.Raw)
+	texts = append(texts, ev.Message, string(ev.Raw))
+	testutil.NoSecret(t, canary, texts...)
 }

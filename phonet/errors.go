@@ -4,7 +4,6 @@ import (
 	"mime"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/pbxkit/pbxkit/internal/rest"
 	"github.com/pbxkit/pbxkit/voip"
@@ -20,7 +19,7 @@ func checkAPI(resp *rest.Response) error {
 	case s >= 300 && s < 400:
 		return redirectError(resp)
 	}
-	return &voip.APIError{Message: plainText(resp.Body)}
+	return &voip.APIError{Message: rest.TextMessage(resp.Body)}
 }
 
 // checkMedia is checkAPI for recordings, which must be audio: an HTML page
@@ -49,27 +48,4 @@ func redirectError(resp *rest.Response) error {
 		return &voip.APIError{Kind: voip.ErrUnauthorized, Message: "redirected to the login page " + target}
 	}
 	return &voip.APIError{Kind: voip.ErrBadResponse, Message: "unexpected redirect to " + target}
-}
-
-// maxMessage caps the text kept from an error body.
-const maxMessage = 200
-
-// plainText is a short one-line message from a text body, or "" for an
-// empty body or an HTML page.
-func plainText(body []byte) string {
-	s := strings.TrimSpace(string(body))
-	if s == "" || s[0] == '<' || !utf8.ValidString(s) {
-		return ""
-	}
-	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > maxMessage {
-		n := maxMessage
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n] + "…"
-	}
-	return s
 }

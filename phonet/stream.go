@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 	"golang.org/x/time/rate"
 
+	"github.com/pbxkit/pbxkit/internal/redact"
 	"github.com/pbxkit/pbxkit/internal/wsstream"
 	"github.com/pbxkit/pbxkit/voip"
 )
@@ -127,6 +128,7 @@ func newStreamOptions(opts []StreamOption) (streamOptions, error) {
 type Stream struct {
 	subscriber  string
 	ws          *wsstream.Stream[*Event]
+	red         *redact.Redactor // the client's: hides the apiKey
 	callTimeout time.Duration
 	ctx         context.Context // the stream's life: Subscribe's, ended by Close too
 
@@ -190,7 +192,7 @@ func (c *Client) subscribe(ctx context.Context, subscriber string, o streamOptio
 		return nil, argError("Subscribe", "subscriber", errors.New("empty"))
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	s := &Stream{subscriber: subscriber, callTimeout: o.callTimeout, ctx: ctx, cancel: cancel,
+	s := &Stream{subscriber: subscriber, red: c.red, callTimeout: o.callTimeout, ctx: ctx, cancel: cancel,
 		calls: make(chan struct{}, 1), sink: sink}
 	buffer := o.buffer
 	if sink != nil {
@@ -261,6 +263,12 @@ func (s *Stream) decode(_ websocket.MessageType, data []byte, emit func(*Event))
 	ev, err := ParseEvent(data)
 	if err != nil {
 		return err
+	}
+	if ev.Type == EventError {
+		// An error reply may quote the socket's URL, apiKey included; it
+		// becomes Call's error or an event, and either may be logged.
+		ev.Message = s.red.String(ev.Message)
+		ev.Raw = json.RawMessage(s.red.String(string(ev.Raw)))
 	}
 	if (ev.Type == EventSuccess || ev.Type == EventError) && ev.UUID == "" && s.reply(ev) {
 		return nil

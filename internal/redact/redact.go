@@ -1,12 +1,12 @@
 package redact
 
 import (
-	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // Mask replaces every secret.
@@ -50,7 +50,9 @@ var (
 // like a secret by name. The zero value and a nil *Redactor apply the name
 // rules only. A Redactor is immutable and safe for concurrent use.
 type Redactor struct {
-	secrets []string // longest first, with their URL-escaped forms
+	secrets  []string          // as registered
+	forms    []string          // every form of every secret, longest first
+	replacer *strings.Replacer // replaces forms with Mask
 }
 
 // New returns a Redactor for the given secret values. Empty values and values
@@ -59,38 +61,129 @@ func New(secrets ...string) *Redactor {
 	return (*Redactor)(nil).With(secrets...)
 }
 
-// With returns a Redactor that also hides secrets.
+// With returns a Redactor that also hides secrets, in every form listed by
+// the package doc.
 func (r *Redactor) With(secrets ...string) *Redactor {
 	out := &Redactor{}
 	if r != nil {
 		out.secrets = slices.Clone(r.secrets)
 	}
 	for _, s := range secrets {
-		if len(s) < minSecretLen {
-			continue
+		if len(s) >= minSecretLen && !slices.Contains(out.secrets, s) {
+			out.secrets = append(out.secrets, s)
 		}
-		for _, form := range []string{s, url.QueryEscape(s), url.PathEscape(s)} {
-			if !slices.Contains(out.secrets, form) {
-				out.secrets = append(out.secrets, form)
+	}
+	if len(out.secrets) == 0 {
+		return out
+	}
+	for _, s := range out.secrets {
+		for _, f := range forms(s) {
+			if !slices.Contains(out.forms, f) {
+				out.forms = append(out.forms, f)
 			}
 		}
 	}
-	// Longest first, so that a secret containing another is replaced whole.
-	slices.SortFunc(out.secrets, func(a, b string) int { return len(b) - len(a) })
+	// Longest first: the replacer tries its pairs in order, so a secret
+	// containing another is replaced whole.
+	slices.SortStableFunc(out.forms, func(a, b string) int { return len(b) - len(a) })
+	pairs := make([]string, 0, 2*len(out.forms))
+	for _, f := range out.forms {
+		pairs = append(pairs, f, Mask)
+	}
+	out.replacer = strings.NewReplacer(pairs...)
 	return out
 }
 
-// String hides the registered secrets and any name=value or Bearer secret in s.
+// String hides the registered secrets and any name=value or Bearer secret in
+// s. A registered secret that s shows only in part, cut off by a "…" (an
+// excerpt shortened before it reached here), is hidden too.
 func (r *Redactor) String(s string) string {
-	if r != nil {
-		for _, secret := range r.secrets {
-			if strings.Contains(s, secret) {
-				s = strings.ReplaceAll(s, secret, Mask)
-			}
-		}
+	if r != nil && r.replacer != nil {
+		s = r.replacer.Replace(s)
+		s = r.hideCutSecrets(s)
 	}
 	s = bearerInText.ReplaceAllString(s, "${1}"+Mask)
 	return pairInText.ReplaceAllString(s, "${1}"+Mask)
+}
+
+// ellipsis ends every excerpt pbxkit cuts.
+const ellipsis = "…"
+
+// hideCutSecrets masks the start of a registered secret (minSecretLen bytes
+// or more) that stands right before an ellipsis, optionally followed by the
+// closing quote of a %q excerpt.
+func (r *Redactor) hideCutSecrets(s string) string {
+	if !strings.Contains(s, ellipsis) {
+		return s
+	}
+	var b strings.Builder
+	rest := s
+	for {
+		i := strings.Index(rest, ellipsis)
+		if i < 0 {
+			break
+		}
+		end := i
+		if end > 0 && rest[end-1] == '"' {
+			end--
+		}
+		if n := r.cutSecretLen(rest[:end]); n > 0 {
+			b.WriteString(rest[:end-n])
+			b.WriteString(Mask)
+			b.WriteString(rest[end:i])
+		} else {
+			b.WriteString(rest[:i])
+		}
+		b.WriteString(ellipsis)
+		rest = rest[i+len(ellipsis):]
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(rest)
+	return b.String()
+}
+
+// cutSecretLen returns the length of the longest suffix of text that is a
+// proper prefix of a registered form, if at least minSecretLen long.
+func (r *Redactor) cutSecretLen(text string) int {
+	best := 0
+	for _, f := range r.forms {
+		for k := min(len(f)-1, len(text)); k >= minSecretLen && k > best; k-- {
+			if text[len(text)-k:] == f[:k] {
+				best = k
+				break
+			}
+		}
+	}
+	return best
+}
+
+// Excerpt returns s redacted and then cut to at most n bytes on a rune
+// boundary, with "…" when it was cut. Redacting first is what keeps a secret
+// that straddles the cut from leaving its first part behind.
+func (r *Redactor) Excerpt(s string, n int) string {
+	return Cut(r.String(s), n)
+}
+
+// Cut shortens s to at most n bytes on a rune boundary and marks the cut
+// with "…". Text that may hold a secret is cut with [Redactor.Excerpt].
+func Cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + ellipsis
+}
+
+// leaks reports whether s shows a registered secret in any of its forms.
+func (r *Redactor) leaks(s string) bool {
+	if r == nil || r.replacer == nil {
+		return false
+	}
+	return r.replacer.Replace(s) != s
 }
 
 // URL returns u as a string with secret query parameters, userinfo and
@@ -145,29 +238,3 @@ func (r *Redactor) Header(h http.Header) http.Header {
 	}
 	return out
 }
-
-// Error wraps err so that its message is redacted. errors.Is and errors.As
-// still reach the original chain; a *url.Error in it is replaced by a copy
-// whose URL is redacted, so that As never hands out a leaking message.
-func (r *Redactor) Error(err error) error {
-	if err == nil {
-		return nil
-	}
-	var already *redacted
-	if errors.As(err, &already) && already.r == r {
-		return err
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) && ue == err {
-		err = &url.Error{Op: ue.Op, URL: r.URLString(ue.URL), Err: r.Error(ue.Err)}
-	}
-	return &redacted{err: err, r: r}
-}
-
-type redacted struct {
-	err error
-	r   *Redactor
-}
-
-func (e *redacted) Error() string { return e.r.String(e.err.Error()) }
-func (e *redacted) Unwrap() error { return e.err }

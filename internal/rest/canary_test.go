@@ -2,10 +2,14 @@ package rest_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,18 +124,98 @@ func assertNoCanary(t *testing.T, err error, logs string) {
 
 func assertNoCanaryOf(t *testing.T, canary string, err error, logs string) {
 	t.Helper()
+	texts := append(testutil.ErrorTexts(err), logs)
 	var apiErr *voip.APIError
-	var texts = []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), logs}
-	if asAPIError(err, &apiErr) {
+	if errors.As(err, &apiErr) {
 		b, _ := json.Marshal(apiErr)
 		texts = append(texts, string(b))
 	}
-	var ue *url.Error
-	if asURLError(err, &ue) {
-		texts = append(texts, ue.Error())
-	}
 	testutil.NoSecret(t, canary, texts...)
 	assert.NotEmpty(t, err.Error())
+}
+
+// longCanary is as long as New-Tel's keys, so that it straddles every cut.
+const longCanary = "c4a7a12ccc4a7a12ccc4a7a12ccc4a7a12ccc4a7a12ccc4a"
+
+// TestCanaryStraddlingEveryCut: a registered secret that a vendor echoes
+// across the point where the body excerpt (512 bytes), the message (200) or
+// the logged request body (512) is cut leaves no part of itself behind.
+func TestCanaryStraddlingEveryCut(t *testing.T) {
+	t.Parallel()
+	pad := func(r *http.Request) string {
+		n, _ := strconv.Atoi(r.URL.Query().Get("pad"))
+		return strings.Repeat("x", n)
+	}
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, pad(r)+longCanary+" is not a valid key", http.StatusBadRequest)
+	})
+	logs := &testutil.Logs{}
+	c := newClient(t, srv.URL, func(cfg *rest.Config) {
+		cfg.Redactor = redact.New(longCanary)
+		cfg.Logger = logs.Logger()
+		cfg.Check = func(resp *rest.Response) error {
+			if resp.StatusCode < 300 {
+				return nil
+			}
+			return &voip.APIError{Message: rest.TextMessage(resp.Body), Code: rest.TextMessage(resp.Body)}
+		}
+	})
+	var cuts []int
+	for _, limit := range []int{64, 200, 512} {
+		for k := limit - len(longCanary); k <= limit; k++ {
+			cuts = append(cuts, k)
+		}
+	}
+	for _, k := range cuts {
+		body := []byte(strings.Repeat("y", k) + longCanary + "tail")
+		_, err := c.Do(t.Context(), &rest.Request{Method: http.MethodPost, Path: "x",
+			Query: url.Values{"pad": {strconv.Itoa(k)}}, Body: body, ContentType: "text/plain"})
+		require.ErrorIs(t, err, voip.ErrBadRequest)
+		assertNoCanaryOf(t, longCanary, err, "")
+		var apiErr *voip.APIError
+		require.ErrorAs(t, err, &apiErr)
+		assert.LessOrEqual(t, len(apiErr.Body), 512+len("…"))
+		assert.LessOrEqual(t, len(apiErr.Message), 200+len("…"))
+		assert.LessOrEqual(t, len(apiErr.Code), 64+len("…"))
+	}
+	assertNoCanaryOf(t, longCanary, errors.New("logs"), logs.String())
+}
+
+// TestCanaryInOtherEncodings: a vendor that echoes the key base64-encoded,
+// %q-quoted or URL-escaped, in a body or a redirect's Location, shows it
+// to nobody.
+func TestCanaryInOtherEncodings(t *testing.T) {
+	t.Parallel()
+	const key = `k3y"with\quote+slash/=`
+	echoes := map[string]func(w http.ResponseWriter, r *http.Request){
+		"base64 body": func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, base64.StdEncoding.EncodeToString([]byte("cmd=accounts&token="+key)), http.StatusInternalServerError)
+		},
+		"base64 location": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", "/login?state="+base64.URLEncoding.EncodeToString([]byte("cmd=accounts&token="+key)))
+			w.WriteHeader(http.StatusFound)
+		},
+		"quoted body": func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, fmt.Sprintf("bad key %q", key), http.StatusBadRequest)
+		},
+		"escaped body": func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "bad key "+strings.ToLower(url.QueryEscape(key)), http.StatusBadRequest)
+		},
+	}
+	for name, h := range echoes {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			logs := &testutil.Logs{}
+			c := newClient(t, newServer(t, h).URL, func(cfg *rest.Config) {
+				cfg.Redactor = redact.New(key)
+				cfg.Logger = logs.Logger()
+				cfg.RetryMax = 0
+			})
+			_, err := c.Do(t.Context(), &rest.Request{Method: http.MethodGet, Path: "x"})
+			require.Error(t, err)
+			assertNoCanaryOf(t, key, err, logs.String())
+		})
+	}
 }
 
 // TestConcealHidesSecretsLearnedAtRunTime: a session id the client learns

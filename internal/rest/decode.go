@@ -31,27 +31,18 @@ func (r *Response) IsJSON() bool {
 	return len(b) > 0 && (b[0] == '{' || b[0] == '[')
 }
 
-// maxTextMessage caps the message TextMessage keeps.
-const maxTextMessage = 200
-
-// TextMessage is a one-line message from a text error body ("502 Bad
-// Gateway"), at most 200 bytes, or "" for an empty body, an HTML page or
-// bytes that are not UTF-8: what a vendor's checker puts in
-// APIError.Message when the body is not the vendor's JSON.
+// TextMessage is the first line of a text error body ("502 Bad Gateway"),
+// or "" for an empty body, an HTML page or bytes that are not UTF-8: what a
+// vendor's checker puts in APIError.Message when the body is not the
+// vendor's JSON. It is not cut: the pipeline redacts every Message whole
+// and then cuts it to 200 bytes, so that no part of a secret is left behind.
 func TextMessage(body []byte) string {
 	s := strings.TrimSpace(string(body))
 	if s == "" || s[0] == '<' || !utf8.ValidString(s) {
 		return ""
 	}
 	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
-		s = s[:i]
-	}
-	if len(s) > maxTextMessage {
-		n := maxTextMessage
-		for n > 0 && !utf8.RuneStart(s[n]) {
-			n--
-		}
-		s = s[:n] + "…"
+		s = strings.TrimSpace(s[:i])
 	}
 	return s
 }

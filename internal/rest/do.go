@@ -256,16 +256,19 @@ func (r *Response) complete(err error) error {
 	if e.RequestID == "" && r.c.cfg.RequestIDHeader != "" {
 		e.RequestID = r.Header.Get(r.c.cfg.RequestIDHeader)
 	}
+	red := r.c.Redactor()
 	if e.Body == "" {
-		e.Body = r.c.Redactor().String(excerpt(r.Body))
+		e.Body = red.Excerpt(string(r.Body), excerptLen)
 	}
 	if e.RetryAfter == 0 {
 		e.RetryAfter, _ = retryAfter(r.Header.Get("Retry-After"), time.Now())
 	}
-	e.Message = r.c.Redactor().String(e.Message)
-	e.Code = r.c.Redactor().String(e.Code)
+	// Redacted whole, then cut: a secret that straddles the cut would
+	// otherwise leave its first part behind.
+	e.Message = red.Excerpt(e.Message, maxMessage)
+	e.Code = red.Excerpt(e.Code, maxCode)
 	if e.Err != nil {
-		e.Err = r.c.Redactor().Error(e.Err)
+		e.Err = red.Error(e.Err)
 	}
 	// A server or gateway failure may come after the vendor acted, and an
 	// unreadable success hides whether it did: either way the request must
@@ -282,15 +285,13 @@ func (r *Response) complete(err error) error {
 // does not decode).
 func (r *Response) Error(e *voip.APIError) error { return r.complete(e) }
 
-// excerptLen is how much of a body an APIError keeps.
-const excerptLen = 512
-
-func excerpt(b []byte) string {
-	if len(b) > excerptLen {
-		return string(b[:excerptLen]) + "…"
-	}
-	return string(b)
-}
+// How much of each text an APIError keeps, in bytes: enough to read the
+// vendor's complaint, not enough to flood a log line.
+const (
+	excerptLen = 512 // Body
+	maxMessage = 200 // Message
+	maxCode    = 64  // Code
+)
 
 // CheckStatus is the default Check: any status outside 2xx is an error
 // classified by voip.StatusKind; a redirect, which the pipeline does not

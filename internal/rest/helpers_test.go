@@ -1,11 +1,7 @@
 package rest_test
 
 import (
-	"errors"
-	"net/url"
-
 	"bufio"
-	"github.com/pbxkit/pbxkit/voip"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -95,6 +91,3 @@ func refusedURL(t *testing.T) string {
 	require.NoError(t, l.Close())
 	return "http://" + addr
 }
-
-func asAPIError(err error, target **voip.APIError) bool { return errors.As(err, target) }
-func asURLError(err error, target **url.Error) bool     { return errors.As(err, target) }

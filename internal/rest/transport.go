@@ -65,7 +65,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, err
 	}
 	args = append(args, "status", resp.StatusCode,
-		"request_headers", c.Redactor().Header(out.Header), "request_body", c.Redactor().String(excerpt(st.body)))
+		"request_headers", c.Redactor().Header(out.Header), "request_body", c.Redactor().Excerpt(string(st.body), excerptLen))
 	c.log.DebugContext(ctx, "pbxkit: request", args...)
 	return resp, nil
 }

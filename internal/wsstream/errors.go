@@ -69,8 +69,10 @@ func (s *Stream[T]) dialError(err error, resp *http.Response) error {
 			e.Kind = voip.ErrBadResponse
 		}
 		if resp.Body != nil {
-			b, _ := io.ReadAll(io.LimitReader(resp.Body, maxBodyExcerpt))
-			e.Body = s.red.String(strings.ToValidUTF8(string(b), "�"))
+			// Read past the excerpt so that the redactor sees a secret
+			// whole before the excerpt is cut.
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4*maxBodyExcerpt))
+			e.Body = s.red.Excerpt(strings.ToValidUTF8(string(b), "�"), maxBodyExcerpt)
 		}
 		return s.red.Error(e)
 	}

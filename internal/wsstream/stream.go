@@ -420,10 +420,10 @@ func (s *Stream[T]) decode(typ websocket.MessageType, data []byte) {
 
 // excerpt returns the start of a message for a Debug line, redacted.
 func (s *Stream[T]) excerpt(data []byte) string {
-	if len(data) > maxLoggedFrame {
-		data = data[:maxLoggedFrame]
+	if len(data) > 2*maxLoggedFrame {
+		data = data[:2*maxLoggedFrame] // the cut below is the one that shows; this one only bounds the work
 	}
-	return s.red.String(strings.ToValidUTF8(string(data), "�"))
+	return s.red.Excerpt(strings.ToValidUTF8(string(data), "�"), maxLoggedFrame)
 }
 
 // push hands one event to the consumer according to the Policy. Only the
