@@ -3,8 +3,10 @@ package voip
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
@@ -147,6 +149,11 @@ func international(digits string) (string, bool) {
 		}
 		cc32 := int32(cc)
 		num := &phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nn}
+		if p := nationalPrefix(cc32); p != nil && p.MatchString(national) {
+			// Parse may strip a national prefix written after the country
+			// code ("+375 8 10…" is read as "+375 10…"): its rules decide.
+			return parsePhone("+"+digits, "")
+		}
 		if !phonenumbers.IsValidNumber(num) {
 			// Parse may still save it ("+7 8 700…": a trunk prefix after the
 			// country code); the slow path is for the rare odd number.
@@ -156,6 +163,45 @@ func international(digits string) (string, bool) {
 	}
 	return "", false
 }
+
+// nationalPrefix returns the pattern of the national prefix that
+// phonenumbers.Parse tries to strip from the start of a number after the
+// calling code cc ("8" for +7, "0|80?" for +375), anchored, or nil if the
+// country has none. The patterns come from the library's own metadata and
+// are compiled once per calling code.
+func nationalPrefix(cc int32) *regexp.Regexp {
+	if p, ok := prefixPatterns.Load(cc); ok {
+		return p.(*regexp.Regexp)
+	}
+	var p *regexp.Regexp
+	if src := nationalPrefixSources()[cc]; src != "" {
+		p, _ = regexp.Compile("^(?:" + src + ")") // the library compiles the same text; a failure leaves the fast path
+	}
+	prefixPatterns.Store(cc, p)
+	return p
+}
+
+// prefixPatterns caches nationalPrefix's answers: derived from the
+// library's constant metadata, never configuration.
+var prefixPatterns sync.Map // int32 → *regexp.Regexp
+
+// nationalPrefixSources maps each calling code to the national prefix for
+// parsing of its main region, the region Parse reads the code as.
+var nationalPrefixSources = sync.OnceValue(func() map[int32]string {
+	out := map[int32]string{}
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return out
+	}
+	for _, m := range coll.GetMetadata() {
+		cc := m.GetCountryCode()
+		if main := phonenumbers.GetRegionCodeForCountryCode(int(cc)); m.GetId() != main {
+			continue
+		}
+		out[cc] = m.GetNationalPrefixForParsing()
+	}
+	return out
+})
 
 // parsePhone parses s in region and returns its E.164 form if it is a valid
 // number.

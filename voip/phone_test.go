@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nyaruka/phonenumbers"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -147,4 +148,27 @@ func FuzzNormalizePhone(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, got, again)
 	})
+}
+
+// TestNormalizePhoneAgreesWithTheLibraryOnANationalPrefixAfterTheCode: a
+// number that writes its country's trunk prefix after the calling code
+// ("+375 8 10…") is what phonenumbers.Parse says it is, on every path.
+func TestNormalizePhoneAgreesWithTheLibraryOnANationalPrefixAfterTheCode(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{"3758100000000", "+3758100000000", "+375 810 000 0000"} {
+		for _, region := range []string{"", "RU", "BY", "UA"} {
+			got, err := NormalizePhone(raw, region)
+			num, perr := phonenumbers.Parse("+"+strings.TrimLeft(raw, "+"), "")
+			if perr == nil && phonenumbers.IsValidNumber(num) {
+				require.NoError(t, err, raw)
+				assert.Equal(t, phonenumbers.Format(num, phonenumbers.E164), got)
+				continue
+			}
+			assert.ErrorIs(t, err, ErrInvalidPhone, "%q in %q gave %q", raw, region, got)
+		}
+	}
+	// A Russian toll-free number starts with 8 after the code, and is valid.
+	got, err := NormalizePhone("78005553535", "RU")
+	require.NoError(t, err)
+	assert.Equal(t, "+78005553535", got)
 }
