@@ -3,7 +3,6 @@ package gravitel
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"github.com/pbxkit/pbxkit/internal/rest"
@@ -37,10 +36,7 @@ func checkResponse(resp *rest.Response) error {
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 			// Not followed (see New): say where to, since a wrong tenant
 			// name or http instead of https is the usual cause.
-			msg = "redirected: check the endpoint"
-			if loc := resp.Header.Get("Location"); loc != "" {
-				msg = fmt.Sprintf("redirected to %q: check the endpoint", loc)
-			}
+			msg = resp.Redirected() + ": check the endpoint"
 		}
 	}
 	return &voip.APIError{Message: msg, Kind: errorKind(msg, resp.StatusCode)}

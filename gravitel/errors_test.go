@@ -21,25 +21,30 @@ func TestErrorShapes(t *testing.T) {
 		status     int
 		kind       error
 		message    string
+		location   string
 	}{
-		{"invalid parameters", `{"error":"Invalid parameters"}`, 400, voip.ErrBadRequest, "Invalid parameters"},
-		{"invalid parameters with detail", `{"error":"Invalid parameters: [cmd]"}`, 400, voip.ErrBadRequest, "Invalid parameters: [cmd]"},
-		{"invalid token", `{"error":"Invalid token"}`, 401, voip.ErrUnauthorized, "Invalid token"},
-		{"invalid token with 200", `{"error":"Invalid token"}`, 200, voip.ErrUnauthorized, "Invalid token"},
-		{"other error with 200", `{"error":"Something odd"}`, 200, voip.ErrBadRequest, "Something odd"},
-		{"5xx text", "502 Gateway Timeout", 502, voip.ErrServer, "502 Gateway Timeout"},
-		{"500 empty", "", 500, voip.ErrServer, ""},
-		{"HTML page", "<html><body>nginx</body></html>", 503, voip.ErrServer, ""},
-		{"wrong tenant redirect", "", 301, voip.ErrNotFound, "redirected: check the endpoint"},
-		{"HTML with 200", "<html>login</html>", 200, voip.ErrBadResponse, ""},
-		{"empty with 200", "", 200, voip.ErrBadResponse, ""},
-		{"OK with 200 where JSON is due", "OK", 200, voip.ErrBadResponse, ""},
-		{"403", `forbidden`, 403, voip.ErrForbidden, "forbidden"},
+		{"invalid parameters", `{"error":"Invalid parameters"}`, 400, voip.ErrBadRequest, "Invalid parameters", ""},
+		{"invalid parameters with detail", `{"error":"Invalid parameters: [cmd]"}`, 400, voip.ErrBadRequest, "Invalid parameters: [cmd]", ""},
+		{"invalid token", `{"error":"Invalid token"}`, 401, voip.ErrUnauthorized, "Invalid token", ""},
+		{"invalid token with 200", `{"error":"Invalid token"}`, 200, voip.ErrUnauthorized, "Invalid token", ""},
+		{"other error with 200", `{"error":"Something odd"}`, 200, voip.ErrBadRequest, "Something odd", ""},
+		{"5xx text", "502 Gateway Timeout", 502, voip.ErrServer, "502 Gateway Timeout", ""},
+		{"500 empty", "", 500, voip.ErrServer, "", ""},
+		{"HTML page", "<html><body>nginx</body></html>", 503, voip.ErrServer, "", ""},
+		{"wrong tenant redirect", "", 301, voip.ErrNotFound, "redirected without a Location: check the endpoint", ""},
+		{"redirect with a Location", "", 302, voip.ErrNotFound, "redirected to https://other.gravitel.ru/: check the endpoint", "https://other.gravitel.ru/"},
+		{"HTML with 200", "<html>login</html>", 200, voip.ErrBadResponse, "", ""},
+		{"empty with 200", "", 200, voip.ErrBadResponse, "", ""},
+		{"OK with 200 where JSON is due", "OK", 200, voip.ErrBadResponse, "", ""},
+		{"403", `forbidden`, 403, voip.ErrForbidden, "forbidden", ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStub(t, reply(tc.status, tc.body))
+			if tc.location != "" {
+				s = newStub(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, tc.location, tc.status) })
+			}
 			c, err := gravitel.New(s.endpoint(), pbxKey, gravitel.WithRetries(0, 1, 1),
 				gravitel.WithHTTPClient(&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}))
 			require.NoError(t, err)

@@ -129,10 +129,13 @@ func WithoutSignatureCheck() Option {
 }
 
 // WithRetries sets how reads are retried: max retries after the first
-// attempt (0 disables them), with exponential backoff between minWait and
-// maxWait. Default: 3 retries, waiting 500 ms to 15 s. Methods that start
-// a call are never retried once New-Tel may have seen them. A negative
-// max, a minWait of 0 or less, or a maxWait below minWait is an error.
+// attempt (0 disables them). Every wait lies between minWait and maxWait:
+// the n-th retry waits a random time between half of and the whole of
+// minWait·2ⁿ, capped at maxWait (so the first waits minWait to 2·minWait);
+// a Retry-After on 429 or 503 is honoured within the same bounds.
+// Default: 3 retries, waiting 500 ms to 15 s. A negative max, a minWait of
+// 0 or less, or a maxWait below minWait is an error. A request that starts
+// a call is never retried once the New-Tel may have seen it.
 func WithRetries(max int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
 		r, err := rest.NewRetries(max, minWait, maxWait)

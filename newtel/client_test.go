@@ -2,6 +2,7 @@ package newtel_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -223,4 +224,19 @@ func TestEnvelope(t *testing.T) {
 			assert.Equal(t, tc.msg, e.Message)
 		})
 	}
+}
+
+// TestRedirectNamesTheLocation: a redirect, never followed, matches
+// voip.ErrNotFound and names where it pointed, as on every vendor.
+func TestRedirectNamesTheLocation(t *testing.T) {
+	t.Parallel()
+	s := newStub(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "https://new-tel.example/elsewhere", http.StatusFound)
+	})
+	_, err := s.client(t).CompanyState(t.Context())
+	require.ErrorIs(t, err, voip.ErrNotFound)
+	var ae *voip.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, http.StatusFound, ae.StatusCode)
+	assert.Equal(t, "redirected to https://new-tel.example/elsewhere: check the base URL", ae.Message)
 }

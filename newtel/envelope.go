@@ -32,8 +32,12 @@ const success = "success"
 // with errors too. A 2xx answer passes here and is decoded once, failure or
 // not, by Client.call: decoding it twice doubled the cost of a request.
 func checkResponse(resp *rest.Response) error {
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
 		return nil
+	case s >= 300 && s < 400:
+		// Not followed (see New): a wrong base URL, as on every vendor.
+		return &voip.APIError{Kind: voip.ErrNotFound, Message: resp.Redirected() + ": check the base URL"}
 	}
 	if _, e := decodeEnvelope(resp.StatusCode, resp.Body); e != nil {
 		return e

@@ -82,9 +82,13 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithRetries sets how reads are retried: max retries after the first
-// attempt (0 disables them), with exponential backoff and jitter between
-// minWait and maxWait. Default 3 retries, waiting 500 ms to 15 s. MakeCall
-// is never retried once Phonet may have seen it.
+// attempt (0 disables them). Every wait lies between minWait and maxWait:
+// the n-th retry waits a random time between half of and the whole of
+// minWait·2ⁿ, capped at maxWait (so the first waits minWait to 2·minWait);
+// a Retry-After on 429 or 503 is honoured within the same bounds.
+// Default: 3 retries, waiting 500 ms to 15 s. A negative max, a minWait of
+// 0 or less, or a maxWait below minWait is an error. A request that starts
+// a call is never retried once the Phonet may have seen it.
 func WithRetries(max int, minWait, maxWait time.Duration) Option {
 	return func(o *options) error {
 		r, err := rest.NewRetries(max, minWait, maxWait)

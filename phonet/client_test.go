@@ -340,3 +340,18 @@ func TestErrorBodies(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, "legExt is wrong", ae.Message)
 }
+
+// TestRedirectNamesTheLocation: a redirect, never followed, is reported as
+// on every vendor: "redirected to" and where.
+func TestRedirectNamesTheLocation(t *testing.T) {
+	t.Parallel()
+	for loc, kind := range map[string]error{"/elsewhere": voip.ErrBadResponse, "/login.jsp": voip.ErrUnauthorized} {
+		_, c := newStub(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, loc, http.StatusFound) })
+		_, err := c.Users(t.Context())
+		require.ErrorIs(t, err, kind)
+		var ae *voip.APIError
+		require.ErrorAs(t, err, &ae)
+		assert.Equal(t, http.StatusFound, ae.StatusCode)
+		assert.True(t, strings.HasPrefix(ae.Message, "redirected to "+loc), ae.Message)
+	}
+}

@@ -38,14 +38,13 @@ func checkMedia(resp *rest.Response) error {
 // call; a redirect toward a login or security page is the session's end,
 // anything else a response the client cannot use.
 func redirectError(resp *rest.Response) error {
-	loc := resp.Header.Get("Location")
-	target := loc
-	if u, err := url.Parse(loc); err == nil {
+	target := resp.Header.Get("Location")
+	if u, err := url.Parse(target); err == nil {
 		target = u.Path
 	}
 	t := strings.ToLower(target)
 	if strings.Contains(t, "login") || strings.Contains(t, "security") || strings.Contains(t, "auth") || strings.Contains(t, "signin") {
-		return &voip.APIError{Kind: voip.ErrUnauthorized, Message: "redirected to the login page " + target}
+		return &voip.APIError{Kind: voip.ErrUnauthorized, Message: resp.Redirected() + ": the login page, so the session has ended"}
 	}
-	return &voip.APIError{Kind: voip.ErrBadResponse, Message: "unexpected redirect to " + target}
+	return &voip.APIError{Kind: voip.ErrBadResponse, Message: resp.Redirected() + ": not an API answer"}
 }

@@ -13,14 +13,20 @@ func TestBackoffGrowsWithinBounds(t *testing.T) {
 	min, max := 100*time.Millisecond, 2*time.Second
 	for attempt := range 40 {
 		step := max
-		if attempt < 5 {
-			step = min << attempt
+		if attempt < 4 {
+			step = min << (attempt + 1) // 200 ms, 400 ms, 800 ms, 1.6 s
 		}
 		for range 50 {
 			d := backoff(min, max, attempt, nil)
 			assert.GreaterOrEqual(t, d, step/2, "attempt %d", attempt)
 			assert.LessOrEqual(t, d, step, "attempt %d", attempt)
+			assert.GreaterOrEqual(t, d, min, "never below minWait, as WithRetries says")
+			assert.LessOrEqual(t, d, max, "never above maxWait")
 		}
+	}
+	for range 50 {
+		d := backoff(time.Second, time.Second, 0, nil)
+		assert.Equal(t, time.Second, d, "min = max leaves no room for jitter")
 	}
 }
 

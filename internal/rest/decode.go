@@ -46,3 +46,14 @@ func TextMessage(body []byte) string {
 	}
 	return s
 }
+
+// Redirected is the message every vendor gives for a redirect, which the
+// pipeline never follows: "redirected to " and the Location, which the
+// pipeline redacts like every Message. A vendor may add what it means.
+func (r *Response) Redirected() string {
+	loc := strings.TrimSpace(r.Header.Get("Location"))
+	if loc == "" {
+		return "redirected without a Location"
+	}
+	return "redirected to " + loc
+}

@@ -301,7 +301,7 @@ func CheckStatus(resp *Response) error {
 	case s >= 200 && s < 300:
 		return nil
 	case s >= 300 && s < 400:
-		return &voip.APIError{Kind: voip.ErrNotFound, Message: "redirected to " + resp.Header.Get("Location")}
+		return &voip.APIError{Kind: voip.ErrNotFound, Message: resp.Redirected()}
 	}
 	return &voip.APIError{}
 }

@@ -23,9 +23,11 @@
 // out: that is an *voip.APIError matching both ctx.Err() and
 // voip.ErrAmbiguous.
 //
-// Waits grow exponentially from RetryWaitMin to RetryWaitMax with jitter
-// (half fixed, half random). Retry-After is honoured on 429 and 503 but never
-// beyond RetryWaitMax. Every wait ends at once when the context is done; ctx
+// Every wait lies between RetryWaitMin and RetryWaitMax: the n-th retry
+// waits a random time in [step/2, step], where step is RetryWaitMin·2ⁿ
+// capped at RetryWaitMax (half fixed, so waits grow; half random, so
+// clients spread out). Retry-After is honoured on 429 and 503, clamped to
+// the same range. Every wait ends at once when the context is done; ctx
 // bounds the whole call, waits included, while the HTTP client's Timeout
 // bounds each attempt.
 //

@@ -96,9 +96,12 @@ func notSent(err error) bool {
 	return errors.As(err, &opErr) && opErr.Op == "dial"
 }
 
-// backoff is exponential with "equal jitter": half the step is fixed, so
-// waits always grow, and half is random, so clients do not retry in step.
-// Retry-After on 429 and 503 is honoured, capped at max.
+// backoff is exponential with "equal jitter": the n-th retry (attempt n-1)
+// waits a random time in [step/2, step], where step is min·2ⁿ capped at
+// max, and never less than min. So every wait lies between min and max,
+// the first from min to 2·min; half of each step is fixed, so waits grow,
+// and half random, so clients do not retry in step. Retry-After on 429 and
+// 503 is honoured, clamped to [min, max].
 func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 	if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
@@ -107,12 +110,15 @@ func backoff(min, max time.Duration, attempt int, resp *http.Response) time.Dura
 	}
 	step := max
 	if attempt < 32 {
-		if s := min << attempt; s > 0 && s < max {
+		if s := min << (attempt + 1); s > 0 && s < max {
 			step = s
 		}
 	}
-	half := step / 2
-	return half + rand.N(half+1)
+	lo := step / 2
+	if lo < min {
+		lo = min
+	}
+	return lo + rand.N(step-lo+1)
 }
 
 func clamp(d, min, max time.Duration) time.Duration {
