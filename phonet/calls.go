@@ -142,13 +142,22 @@ func (c *Client) Users(ctx context.Context) ([]User, error) {
 	}
 	out := make([]User, 0, len(items))
 	for _, raw := range items {
-		var w wireUser
-		if err := unmarshalObject(raw, &w); err != nil {
+		u, err := parseUser(raw)
+		if err != nil {
 			return nil, resp.BadResponse(err)
 		}
-		out = append(out, User{ID: int64(w.ID), DisplayName: string(w.DisplayName), Ext: string(w.Ext), Email: string(w.Email)})
+		out = append(out, u)
 	}
 	return out, nil
+}
+
+// parseUser reads one item of the users list.
+func parseUser(raw []byte) (User, error) {
+	var w wireUser
+	if err := unmarshalObject(raw, &w); err != nil {
+		return User{}, err
+	}
+	return User{ID: int64(w.ID), DisplayName: string(w.DisplayName), Ext: string(w.Ext), Email: string(w.Email)}, nil
 }
 
 // get sends a GET. Every public client sends Content-Type: application/json

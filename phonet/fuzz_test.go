@@ -1,4 +1,4 @@
-package phonet_test
+package phonet
 
 import (
 	"bytes"
@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/pbxkit/pbxkit/phonet"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -44,7 +43,7 @@ func FuzzParseEvent(f *testing.F) {
 		if len(data) > maxFuzzInput {
 			return
 		}
-		ev, err := phonet.ParseEvent(data)
+		ev, err := ParseEvent(data)
 		if err != nil {
 			return
 		}
@@ -79,7 +78,7 @@ func FuzzParseWebhook(f *testing.F) {
 		}
 		r := httptest.NewRequest(http.MethodPost, "/hook", bytes.NewReader(body))
 		r.Header.Set("Content-Type", contentType)
-		w, err := phonet.ParseWebhook(r)
+		w, err := ParseWebhook(r)
 		if err != nil {
 			if !errors.Is(err, voip.ErrMalformed) {
 				t.Fatalf("an error that is not ErrMalformed: %v", err)
@@ -122,7 +121,7 @@ func FuzzParseRecord(f *testing.F) {
 		if len(data) > maxFuzzInput {
 			return
 		}
-		r, err := phonet.ParseRecord(data)
+		r, err := ParseRecord(data)
 		if err != nil {
 			return
 		}
