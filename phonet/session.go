@@ -124,11 +124,13 @@ func (c *Client) authorize(ctx context.Context) (string, error) {
 }
 
 // sessionCookie returns the session that the Set-Cookie headers h open,
-// or "" when they open none.
+// or "" when they open none. A JSESSIONID with Max-Age=0 (MaxAge < 0 in
+// Go) deletes a session: a server may clear the old one in the answer that
+// opens the new one.
 func sessionCookie(h http.Header) string {
 	// http.Response.Cookies parses Set-Cookie; rest.Response has the headers only.
 	for _, ck := range (&http.Response{Header: h}).Cookies() {
-		if ck.Name == cookieName && ck.Value != "" {
+		if ck.Name == cookieName && ck.Value != "" && ck.MaxAge >= 0 {
 			return ck.Value
 		}
 	}
