@@ -176,19 +176,25 @@ var listKeys = []string{"items", "calls", "content", "data", "list"}
 
 // bareArray splits a JSON array into its elements. An object wrapping the
 // array under one of listKeys is accepted too, and null is an empty list.
+// A wrapper inside a wrapper is not: unwrapping each level would read the
+// body again, a time that grows with the square of its depth.
 func bareArray(body []byte) ([]json.RawMessage, error) {
+	return splitList(body, true)
+}
+
+func splitList(body []byte, wrapped bool) ([]json.RawMessage, error) {
 	b := bytes.TrimSpace(body)
 	if string(b) == "null" || len(b) == 0 {
 		return nil, nil
 	}
-	if b[0] == '{' {
+	if b[0] == '{' && wrapped {
 		var wrap map[string]json.RawMessage
 		if err := json.Unmarshal(b, &wrap); err != nil {
 			return nil, err
 		}
 		for _, k := range listKeys {
 			if v, ok := wrap[k]; ok {
-				return bareArray(v)
+				return splitList(v, false)
 			}
 		}
 		return nil, errors.New("an object where a list was expected")
