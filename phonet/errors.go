@@ -16,13 +16,12 @@ import (
 // (101, below 100) is a response the client cannot use.
 func checkAPI(resp *rest.Response) error {
 	switch s := resp.StatusCode; {
+	case s < 200: // 101, or below 100: neither a success nor an error
+		return &voip.APIError{Kind: voip.ErrBadResponse, Message: "an answer with no meaning for the API"}
 	case s >= 200 && s < 300:
 		return nil
 	case s >= 300 && s < 400:
 		return redirectError(resp)
-	case voip.StatusKind(s) == nil:
-		// 101, or a status below 100: neither a success nor an error.
-		return &voip.APIError{Kind: voip.ErrBadResponse, Message: "an answer with no meaning for the API"}
 	}
 	return &voip.APIError{Message: plainText(resp.Body)}
 }
