@@ -142,13 +142,22 @@ func (c *Client) Users(ctx context.Context) ([]User, error) {
 	}
 	out := make([]User, 0, len(items))
 	for _, raw := range items {
-		var w wireUser
-		if err := unmarshalObject(raw, &w); err != nil {
+		u, err := parseUser(raw)
+		if err != nil {
 			return nil, resp.BadResponse(err)
 		}
-		out = append(out, User{ID: int64(w.ID), DisplayName: string(w.DisplayName), Ext: string(w.Ext), Email: string(w.Email)})
+		out = append(out, u)
 	}
 	return out, nil
+}
+
+// parseUser reads one item of the users list.
+func parseUser(raw []byte) (User, error) {
+	var w wireUser
+	if err := unmarshalObject(raw, &w); err != nil {
+		return User{}, err
+	}
+	return User{ID: int64(w.ID), DisplayName: string(w.DisplayName), Ext: string(w.Ext), Email: string(w.Email)}, nil
 }
 
 // get sends a GET. Every public client sends Content-Type: application/json
@@ -167,19 +176,25 @@ var listKeys = []string{"items", "calls", "content", "data", "list"}
 
 // bareArray splits a JSON array into its elements. An object wrapping the
 // array under one of listKeys is accepted too, and null is an empty list.
+// A wrapper inside a wrapper is not: unwrapping each level would read the
+// body again, a time that grows with the square of its depth.
 func bareArray(body []byte) ([]json.RawMessage, error) {
+	return splitList(body, true)
+}
+
+func splitList(body []byte, wrapped bool) ([]json.RawMessage, error) {
 	b := bytes.TrimSpace(body)
 	if string(b) == "null" || len(b) == 0 {
 		return nil, nil
 	}
-	if b[0] == '{' {
+	if b[0] == '{' && wrapped {
 		var wrap map[string]json.RawMessage
 		if err := json.Unmarshal(b, &wrap); err != nil {
 			return nil, err
 		}
 		for _, k := range listKeys {
 			if v, ok := wrap[k]; ok {
-				return bareArray(v)
+				return splitList(v, false)
 			}
 		}
 		return nil, errors.New("an object where a list was expected")

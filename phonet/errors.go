@@ -11,9 +11,12 @@ import (
 
 // checkAPI turns Phonet's failures into *voip.APIError. No error envelope is
 // known, so the status decides and a short text body becomes the Message; a
-// redirect to the login page means the session ended.
+// redirect to the login page means the session ended. A status of no class
+// (101, below 100) is a response the client cannot use.
 func checkAPI(resp *rest.Response) error {
 	switch s := resp.StatusCode; {
+	case s < 200: // 101, or below 100: neither a success nor an error
+		return &voip.APIError{Kind: voip.ErrBadResponse, Message: "an answer with no meaning for the API"}
 	case s >= 200 && s < 300:
 		return nil
 	case s >= 300 && s < 400:

@@ -113,17 +113,28 @@ func (c *Client) authorize(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// http.Response.Cookies parses Set-Cookie; rest.Response has the headers only.
-	for _, ck := range (&http.Response{Header: resp.Header}).Cookies() {
-		if ck.Name == cookieName && ck.Value != "" {
-			// A server may quote the session in free text; hide it
-			// everywhere, not only where a name announces it.
-			c.api.Conceal(ck.Value)
-			c.media.Conceal(ck.Value)
-			return ck.Value, nil
-		}
+	if id := sessionCookie(resp.Header); id != "" {
+		// A server may quote the session in free text; hide it
+		// everywhere, not only where a name announces it.
+		c.api.Conceal(id)
+		c.media.Conceal(id)
+		return id, nil
 	}
 	return "", resp.Error(&voip.APIError{Kind: voip.ErrUnauthorized, Message: "authorize answered without a JSESSIONID cookie"})
+}
+
+// sessionCookie returns the session that the Set-Cookie headers h open,
+// or "" when they open none. A JSESSIONID with Max-Age=0 (MaxAge < 0 in
+// Go) deletes a session: a server may clear the old one in the answer that
+// opens the new one.
+func sessionCookie(h http.Header) string {
+	// http.Response.Cookies parses Set-Cookie; rest.Response has the headers only.
+	for _, ck := range (&http.Response{Header: h}).Cookies() {
+		if ck.Name == cookieName && ck.Value != "" && ck.MaxAge >= 0 {
+			return ck.Value
+		}
+	}
+	return ""
 }
 
 // refused reports a failure that means the session is not (or no longer)

@@ -378,10 +378,7 @@ func (s *Stream) Call(ctx context.Context, to string) error {
 		return err
 	}
 
-	reply := make(chan *Event, 1)
-	s.mu.Lock()
-	s.waiter = reply
-	s.mu.Unlock()
+	reply := s.expect()
 	body, _ := json.Marshal(callRequest{Action: "call", To: number}) // cannot fail on two strings
 	if err := s.ws.Send(ctx, websocket.MessageText, body); err != nil {
 		s.abandon(reply, false)
@@ -411,6 +408,17 @@ func (s *Stream) Call(ctx context.Context, to string) error {
 		}
 		return &voip.APIError{Vendor: Vendor, Kind: voip.ErrAmbiguous, Message: "click2call: gave up waiting for the reply", Err: ctx.Err()}
 	}
+}
+
+// expect makes the next success or error message the reply of the
+// click2call about to be sent, and returns where it will go. The caller
+// holds the call slot and awaited any owed reply.
+func (s *Stream) expect() chan *Event {
+	reply := make(chan *Event, 1)
+	s.mu.Lock()
+	s.waiter = reply
+	s.mu.Unlock()
+	return reply
 }
 
 // replyError is the outcome of a click2call whose reply is ev: nil (the

@@ -1,0 +1,26 @@
+package phonet
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestBareArrayOneWrapper: one wrapper around the list is read; a wrapper
+// in a wrapper is not, so that a deeply nested body is refused at once
+// instead of being read again at every level.
+func TestBareArrayOneWrapper(t *testing.T) {
+	items, err := bareArray([]byte(`{"data":[1,2]}`))
+	require.NoError(t, err)
+	require.Len(t, items, 2)
+	_, err = bareArray([]byte(`{"data":{"items":[1]}}`))
+	require.Error(t, err)
+
+	deep := strings.Repeat(`{"items":`, 5000) + "[]" + strings.Repeat("}", 5000)
+	start := time.Now()
+	_, err = bareArray([]byte(deep))
+	require.Error(t, err)
+	require.Less(t, time.Since(start), time.Second)
+}
