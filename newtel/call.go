@@ -106,7 +106,9 @@ func decodeTyped(status int, body []byte, out typedData) bool {
 		Status string `json:"status"`
 		Data   any    `json:"data"`
 	}{Data: out}
-	return json.Unmarshal(body, &env) == nil && strings.EqualFold(env.Status, success) && out.resultOK()
+	// A data that ends as null leaves env.Data nil but out as an earlier
+	// data filled it: that answer has no data.
+	return json.Unmarshal(body, &env) == nil && env.Data == any(out) && strings.EqualFold(env.Status, success) && out.resultOK()
 }
 
 // decode reads any answer: the envelope, whose failures become errors, the

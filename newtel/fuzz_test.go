@@ -153,3 +153,36 @@ func FuzzVerifySignature(f *testing.F) {
 		}
 	})
 }
+
+// TestRepeatedMemberReadsTheSame: an answer that repeats a member, the last
+// time as null, reads the same on the fast paths and the generic ones.
+func TestRepeatedMemberReadsTheSame(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		// The last data is null: there is no data, and the typed path
+		// must not keep the first.
+		`{"status":"success","data":{"result":"success","state":{"balance":1}},"data":null}`,
+		// A null status after "success" leaves it so, as encoding/json
+		// does for the fast envelope's string.
+		`{"status":"success","status":null,"data":{"result":"success","state":{"balance":1}}}`,
+		`{"status":"success","status":null,"data":{"result":"error","message":"m"}}`,
+		`{"status":"success","data":{"result":"success","result":null,"state":{"balance":1}}}`,
+	} {
+		data, e := decodeEnvelope(200, []byte(body))
+		hasData, fe := checkEnvelope(200, []byte(body))
+		require.Equal(t, e == nil, fe == nil, "%s: %v / %v", body, e, fe)
+		if e != nil {
+			require.Equal(t, e.Kind, fe.Kind, body)
+			require.Equal(t, e.Message, fe.Message, body)
+			continue
+		}
+		require.Equal(t, len(data) > 0 && string(data) != "null", hasData, body)
+		var fast, slow stateOf
+		fastOK := decodeTyped(200, []byte(body), &fast) && fast.validate() == nil
+		slowErr := decodeData([]byte(body), hasData, &slow)
+		require.Equal(t, fastOK, slowErr == nil, "%s: %v", body, slowErr)
+		if fastOK {
+			require.Equal(t, fast, slow, body)
+		}
+	}
+}
