@@ -226,7 +226,7 @@ func TestRepeatedMemberReadsTheSame(t *testing.T) {
 // answer, the generic path takes it too, with the same value; when the
 // generic path refuses one, its error is of a voip class.
 func FuzzDecodeTyped(f *testing.F) {
-	for _, s := range append(typedSamples, envelopeSamples...) {
+	for _, s := range append(typedSamples[:len(typedSamples):len(typedSamples)], envelopeSamples...) {
 		f.Add(200, []byte(s))
 	}
 	for _, status := range []int{0, 204, 302, 401, 500} {
@@ -276,7 +276,7 @@ func FuzzDecodeTyped(f *testing.F) {
 func FuzzVerifyResponse(f *testing.F) {
 	const method = "company/get-state"
 	ak, sk := accessKeyForFuzz, signKeyForFuzz
-	for _, b := range append(typedSamples[:4], "", `{"status":"error","message":"Invalid signature"}`, "\xff\x00") {
+	for _, b := range append(typedSamples[:4:4], "", `{"status":"error","message":"Invalid signature"}`, "\xff\x00") {
 		at := time.Unix(1700000000, 0)
 		date := at.UTC().Format(http.TimeFormat)
 		token := Sign(method, []byte(b), at, ak, sk)
