@@ -242,7 +242,6 @@ func FuzzDecodeTyped(f *testing.F) {
 		if e != nil {
 			require.Contains(t, []error{voip.ErrBadRequest, voip.ErrUnauthorized, voip.ErrForbidden, voip.ErrNotFound,
 				voip.ErrConflict, voip.ErrRateLimited, voip.ErrServer, voip.ErrBadResponse, voip.ErrNotSupported}, e.Kind)
-			require.NotEmpty(t, e.Error())
 		} else {
 			require.True(t, status >= 200 && status < 300, "success on status %d", status)
 		}
@@ -368,8 +367,8 @@ func FuzzVerifyResponse(f *testing.F) {
 		}
 		if unix > 0 {
 			// Without the token's time and a Date, a bare digest has no time.
-			refused2 := verifyResponse(method, 0, body, hash(method, strconv.FormatInt(unix, 10), body, sk), "", ak, sk)
-			require.ErrorIs(t, refused2, ErrBadSignature)
+			err := verifyResponse(method, 0, body, hash(method, strconv.FormatInt(unix, 10), body, sk), "", ak, sk)
+			require.ErrorIs(t, err, ErrBadSignature)
 		}
 	})
 }
