@@ -333,8 +333,10 @@ func FuzzCommandAnswers(f *testing.F) {
 				require.Equal(t, strings.TrimSpace(v), v)
 			}
 		}
+		// A body that is not the command's JSON names the command; a flag
+		// that is not one says so.
 		failed := func(name string, err error) {
-			require.True(t, strings.HasPrefix(err.Error(), name+": ") || strings.HasPrefix(err.Error(), "unexpected state "), err.Error())
+			require.True(t, strings.HasPrefix(err.Error(), name+": "), err.Error())
 		}
 
 		if accounts, err := parseAccounts(body); err != nil {
@@ -371,7 +373,9 @@ func FuzzCommandAnswers(f *testing.F) {
 		}{{cmdSubscriptionStatus, "status", parseSubscriptionStatus}, {cmdGetDND, "state", parseDND}} {
 			on, err := flag.parse(body)
 			if err != nil {
-				failed(flag.name, err)
+				if !strings.HasPrefix(err.Error(), "unexpected state ") {
+					failed(flag.name, err)
+				}
 				continue
 			}
 			require.True(t, json.Valid(body), "%s took %q", flag.name, body)
