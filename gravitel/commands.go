@@ -46,8 +46,13 @@ type accountJSON struct {
 
 // Accounts lists the PBX users.
 func (c *Client) Accounts(ctx context.Context) ([]Account, error) {
+	return read(ctx, c, command{name: cmdAccounts, idempotency: rest.Idempotent}, parseAccounts)
+}
+
+// parseAccounts reads the answer of accounts.
+func parseAccounts(body []byte) ([]Account, error) {
 	var wire []accountJSON
-	if _, err := c.decode(ctx, command{name: cmdAccounts, idempotency: rest.Idempotent}, &wire); err != nil {
+	if err := decodeJSON(cmdAccounts, body, &wire); err != nil {
 		return nil, err
 	}
 	out := make([]Account, len(wire))
@@ -72,9 +77,13 @@ type groupJSON struct {
 
 // Groups lists the departments, or only user's when user is not empty.
 func (c *Client) Groups(ctx context.Context, user string) ([]Group, error) {
+	return read(ctx, c, command{name: cmdGroups, idempotency: rest.Idempotent}.with("user", user), parseGroups)
+}
+
+// parseGroups reads the answer of groups.
+func parseGroups(body []byte) ([]Group, error) {
 	var wire []groupJSON
-	cmd := command{name: cmdGroups, idempotency: rest.Idempotent}.with("user", user)
-	if _, err := c.decode(ctx, cmd, &wire); err != nil {
+	if err := decodeJSON(cmdGroups, body, &wire); err != nil {
 		return nil, err
 	}
 	out := make([]Group, len(wire))
@@ -217,19 +226,20 @@ func (c *Client) SubscriptionStatus(ctx context.Context, user, groupID string) (
 	if strings.TrimSpace(groupID) == "" {
 		return false, argError("SubscriptionStatus", "groupID", errors.New("empty"))
 	}
+	cmd := command{name: cmdSubscriptionStatus, idempotency: rest.Idempotent}.with("user", user).with("group_id", groupID)
+	return read(ctx, c, cmd, parseSubscriptionStatus)
+}
+
+// parseSubscriptionStatus reads the answer of subscriptionStatus,
+// {"status":"on"}.
+func parseSubscriptionStatus(body []byte) (bool, error) {
 	var out struct {
 		Status lenient.String `json:"status"`
 	}
-	cmd := command{name: cmdSubscriptionStatus, idempotency: rest.Idempotent}.with("user", user).with("group_id", groupID)
-	resp, err := c.decode(ctx, cmd, &out)
-	if err != nil {
+	if err := decodeJSON(cmdSubscriptionStatus, body, &out); err != nil {
 		return false, err
 	}
-	on, err := parseFlag(string(out.Status))
-	if err != nil {
-		return false, resp.BadResponse(err)
-	}
-	return on, nil
+	return parseFlag(string(out.Status))
 }
 
 // SetDND turns user's do-not-disturb on or off.
@@ -245,33 +255,44 @@ func (c *Client) GetDND(ctx context.Context, user string) (bool, error) {
 	if strings.TrimSpace(user) == "" {
 		return false, argError("GetDND", "user", errors.New("empty"))
 	}
+	return read(ctx, c, command{name: cmdGetDND, idempotency: rest.Idempotent}.with("user", user), parseDND)
+}
+
+// parseDND reads the answer of get_dnd, {"state":true}.
+func parseDND(body []byte) (bool, error) {
 	var out struct {
 		State lenient.String `json:"state"`
 	}
-	resp, err := c.decode(ctx, command{name: cmdGetDND, idempotency: rest.Idempotent}.with("user", user), &out)
-	if err != nil {
+	if err := decodeJSON(cmdGetDND, body, &out); err != nil {
 		return false, err
 	}
-	on, err := parseFlag(string(out.State))
-	if err != nil {
-		return false, resp.BadResponse(err)
-	}
-	return on, nil
+	return parseFlag(string(out.State))
 }
 
-// decode sends cmd and decodes its JSON answer into v.
-func (c *Client) decode(ctx context.Context, cmd command, v any) (*rest.Response, error) {
+// read sends cmd and reads its answer with parse. An answer parse refuses
+// is a bad response.
+func read[T any](ctx context.Context, c *Client, cmd command, parse func([]byte) (T, error)) (T, error) {
+	var zero T
 	resp, err := c.do(ctx, cmd)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	if len(bytes.TrimSpace(resp.Body)) == 0 {
-		return nil, resp.BadResponse(fmt.Errorf("%s: empty body where JSON was due", cmd.name))
+	v, err := parse(resp.Body)
+	if err != nil {
+		return zero, resp.BadResponse(err)
 	}
-	if err := json.Unmarshal(resp.Body, v); err != nil {
-		return nil, resp.BadResponse(fmt.Errorf("%s: %w", cmd.name, err))
+	return v, nil
+}
+
+// decodeJSON decodes the JSON answer to the command name into v.
+func decodeJSON(name string, body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fmt.Errorf("%s: empty body where JSON was due", name)
 	}
-	return resp, nil
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // ack sends a command whose success carries no data: Gravitel answers a
@@ -282,11 +303,19 @@ func (c *Client) ack(ctx context.Context, cmd command) error {
 	if err != nil {
 		return err
 	}
+	if err := checkAck(cmd.name, resp); err != nil {
+		return resp.BadResponse(err)
+	}
+	return nil
+}
+
+// checkAck reads the answer of a command whose success carries no data.
+func checkAck(name string, resp *rest.Response) error {
 	b := bytes.TrimSpace(resp.Body)
 	if len(b) == 0 || strings.EqualFold(string(b), "OK") || (resp.IsJSON() && json.Valid(b)) {
 		return nil
 	}
-	return resp.BadResponse(fmt.Errorf("%s: unexpected answer (see the body)", cmd.name))
+	return fmt.Errorf("%s: unexpected answer (see the body)", name)
 }
 
 func onOff(on bool) string {

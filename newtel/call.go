@@ -88,19 +88,27 @@ func encodeParams(params any) ([]byte, string, error) {
 // with data going straight into out. It reports false for anything else,
 // leaving out zero for decode.
 func (c *Client) decodeFast(sg *signing, resp *rest.Response, out typedData) bool {
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if !decodeTyped(resp.StatusCode, resp.Body, out) || c.checkSignature(sg, resp) != nil || out.validate() != nil {
+		reflect.ValueOf(out).Elem().SetZero()
+		return false
+	}
+	return true
+}
+
+// decodeTyped is decodeFast's reading of the body: both levels saying
+// success, with data decoded into out. out is left as decoded, whatever
+// the outcome.
+func decodeTyped(status int, body []byte, out typedData) bool {
+	if status < 200 || status > 299 {
 		return false
 	}
 	env := struct {
 		Status string `json:"status"`
 		Data   any    `json:"data"`
 	}{Data: out}
-	if json.Unmarshal(resp.Body, &env) != nil || !strings.EqualFold(env.Status, success) || !out.resultOK() ||
-		c.checkSignature(sg, resp) != nil || out.validate() != nil {
-		reflect.ValueOf(out).Elem().SetZero()
-		return false
-	}
-	return true
+	// A data that ends as null leaves env.Data nil but out as an earlier
+	// data filled it: that answer has no data.
+	return json.Unmarshal(body, &env) == nil && env.Data == any(out) && strings.EqualFold(env.Status, success) && out.resultOK()
 }
 
 // decode reads any answer: the envelope, whose failures become errors, the
@@ -118,20 +126,27 @@ func (c *Client) decode(sg *signing, resp *rest.Response, out any) error {
 	if out == nil {
 		return nil
 	}
+	if err := decodeData(resp.Body, hasData, out); err != nil {
+		return resp.BadResponse(err)
+	}
+	return nil
+}
+
+// decodeData decodes the data member of an answer whose envelope passed
+// into out; hasData is checkEnvelope's.
+func decodeData(body []byte, hasData bool, out any) error {
 	if !hasData {
-		return resp.BadResponse(errors.New(`newtel: the answer has no "data"`))
+		return errors.New(`newtel: the answer has no "data"`)
 	}
 	// data is decoded straight into out, in the same pass that skips the
 	// rest of the envelope.
-	if err := json.Unmarshal(resp.Body, &struct {
+	if err := json.Unmarshal(body, &struct {
 		Data any `json:"data"`
 	}{Data: out}); err != nil {
-		return resp.BadResponse(err)
+		return err
 	}
 	if v, ok := out.(validator); ok {
-		if err := v.validate(); err != nil {
-			return resp.BadResponse(err)
-		}
+		return v.validate()
 	}
 	return nil
 }
@@ -172,10 +187,7 @@ func (c *Client) checkSignature(sg *signing, resp *rest.Response) error {
 	if sig == "" {
 		err = fmt.Errorf("%w: the response has no Signature header", ErrBadSignature)
 	} else {
-		err = VerifySignature(sg.method, resp.Body, sig, c.accessKey, c.signKey)
-		if err != nil && c.bareDigestMatches(sg, resp, sig) {
-			err = nil
-		}
+		err = verifyResponse(sg.method, sg.unix.Load(), resp.Body, sig, resp.Header.Get("Date"), c.accessKey, c.signKey)
 	}
 	switch {
 	case err == nil:
@@ -205,12 +217,25 @@ func checkMethod(m string) error {
 	return nil
 }
 
+// verifyResponse checks the Signature header sig of a response to method
+// in either form: a token ([VerifySignature]) or the bare digest
+// (bareDigestMatches). tokenUnix is the time of the request's token (0 for
+// none) and date the response's Date header. A mismatch is VerifySignature's
+// error, matching ErrBadSignature.
+func verifyResponse(method string, tokenUnix int64, body []byte, sig, date, accessKey, signKey string) error {
+	err := VerifySignature(method, body, sig, accessKey, signKey)
+	if err != nil && bareDigestMatches(method, tokenUnix, body, sig, date, accessKey, signKey) {
+		return nil
+	}
+	return err
+}
+
 // bareDigestMatches reads the other form the article's words allow for the
 // Signature header: the hash part alone, 64 hex digits, of method, time,
 // access key, response body and sign key. The time is then not in the
 // header, so the candidates are the time of the request's token and the
 // server's clock in the Date header (that second and the one before).
-func (c *Client) bareDigestMatches(sg *signing, resp *rest.Response, sig string) bool {
+func bareDigestMatches(method string, tokenUnix int64, body []byte, sig, date, accessKey, signKey string) bool {
 	s := strings.TrimSpace(sig)
 	if len(s) > 7 && strings.EqualFold(s[:7], "bearer ") {
 		s = strings.TrimSpace(s[7:])
@@ -223,15 +248,15 @@ func (c *Client) bareDigestMatches(sg *signing, resp *rest.Response, sig string)
 		return false
 	}
 	times := make([]int64, 0, 3)
-	if t := sg.unix.Load(); t > 0 {
-		times = append(times, t)
+	if tokenUnix > 0 {
+		times = append(times, tokenUnix)
 	}
-	if d, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+	if d, err := http.ParseTime(date); err == nil {
 		times = append(times, d.Unix(), d.Unix()-1)
 	}
 	var ts [20]byte
 	for _, t := range times {
-		want := digest(sg.method, strconv.AppendInt(ts[:0], t, 10), c.accessKey, resp.Body, c.signKey)
+		want := digest(method, strconv.AppendInt(ts[:0], t, 10), accessKey, body, signKey)
 		if subtle.ConstantTimeCompare(got[:], want[:]) == 1 {
 			return true
 		}

@@ -14,15 +14,28 @@ import (
 // The fields are raw so that an unexpected type (a number, an object) still
 // decodes and is read as text rather than failing the whole answer.
 type envelope struct {
-	Status  json.RawMessage `json:"status"`
-	Message json.RawMessage `json:"message"`
+	Status  rawText         `json:"status"`
+	Message rawText         `json:"message"`
 	Data    json.RawMessage `json:"data"`
 }
 
 // result is the method level inside data: {"result", "message"}.
 type result struct {
-	Result  json.RawMessage `json:"result"`
-	Message json.RawMessage `json:"message"`
+	Result  rawText `json:"result"`
+	Message rawText `json:"message"`
+}
+
+// rawText is a raw JSON value read as text, which null leaves as it was:
+// encoding/json does the same to the strings of the fast decoders, so an
+// answer that repeats "status", the last time as null, reads the same on
+// both paths.
+type rawText json.RawMessage
+
+func (r *rawText) UnmarshalJSON(b []byte) error {
+	if string(b) != "null" {
+		*r = append((*r)[:0], b...)
+	}
+	return nil
 }
 
 const success = "success"
@@ -143,7 +156,7 @@ func classify(status int, msg string) error {
 
 // text reads a raw JSON value as text: a string unquoted and trimmed, null
 // as "", anything else as its JSON.
-func text(raw json.RawMessage) string {
+func text(raw rawText) string {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return ""
@@ -159,7 +172,7 @@ func text(raw json.RawMessage) string {
 	return string(raw)
 }
 
-func firstText(raws ...json.RawMessage) string {
+func firstText(raws ...rawText) string {
 	for _, r := range raws {
 		if s := text(r); s != "" {
 			return s
