@@ -26,15 +26,24 @@ const (
 // frameSep separates the frames of one fuzz input.
 const frameSep = "\x1e"
 
-// records is a slog.Handler that keeps every record, Debug included.
+// records is a slog.Handler that keeps every record from level min.
 type records struct {
+	min  slog.Level
 	mu   sync.Mutex
 	recs []slog.Record
 }
 
-func (h *records) Enabled(context.Context, slog.Level) bool { return true }
-func (h *records) WithAttrs([]slog.Attr) slog.Handler       { return h }
-func (h *records) WithGroup(string) slog.Handler            { return h }
+func (h *records) Enabled(_ context.Context, l slog.Level) bool { return l >= h.min }
+func (h *records) WithAttrs([]slog.Attr) slog.Handler           { return h }
+func (h *records) WithGroup(string) slog.Handler                { return h }
+
+// reset forgets the records and keeps those from level min on.
+func (h *records) reset(min slog.Level) {
+	h.mu.Lock()
+	h.min, h.recs = min, nil
+	h.mu.Unlock()
+}
+
 func (h *records) Handle(_ context.Context, r slog.Record) error {
 	h.mu.Lock()
 	h.recs = append(h.recs, r.Clone())
@@ -119,19 +128,24 @@ func FuzzDecodeDispatch(f *testing.F) {
 		`{"event":"hello","data":{"server_version":"23.12"},"seq":0}`,
 		`{"status":"FAIL","seq_reply":1,"error":{"id":"auth","status":"Unauthorized","detail":"token","code":401}}`,
 	}
-	f.Add([]byte(strings.Join(phonet, frameSep)), false, uint8(0), true)
-	f.Add([]byte(strings.Join(webitel, frameSep)), false, uint8(1), false)
-	f.Add([]byte(strings.Join(append(phonet, webitel...), frameSep)), false, uint8(3), false)
-	f.Add([]byte("p"+frameSep+"pa"+frameSep+"pan"+frameSep+"pani"+frameSep+`{"n":1}`), false, uint8(0), false)
-	f.Add([]byte("e"+frameSep+"ebad apiKey="+fuzzSecret+frameSep+"h1"+frameSep+"x"), true, uint8(1), true)
-	f.Add([]byte("pp "+fuzzSecret+" \xff\xfe"+frameSep+"p"+strings.Repeat("é", 200)), true, uint8(0), false)
-	f.Add([]byte(""), false, uint8(0), false)
-	f.Add([]byte(frameSep+frameSep), true, uint8(0), false)
-	f.Add([]byte("e"), false, uint8(0), true)
-	f.Fuzz(func(t *testing.T, input []byte, binary bool, buffer uint8, block bool) {
+	f.Add([]byte(strings.Join(phonet, frameSep)), false, uint8(0), true, true)
+	f.Add([]byte(strings.Join(webitel, frameSep)), false, uint8(1), false, false)
+	f.Add([]byte(strings.Join(append(phonet, webitel...), frameSep)), false, uint8(3), false, true)
+	f.Add([]byte("p"+frameSep+"pa"+frameSep+"pan"+frameSep+"pani"+frameSep+`{"n":1}`), false, uint8(0), false, true)
+	f.Add([]byte("e"+frameSep+"ebad apiKey="+fuzzSecret+frameSep+"h1"+frameSep+"x"), true, uint8(1), true, true)
+	f.Add([]byte("pp "+fuzzSecret+" \xff\xfe"+frameSep+"p"+strings.Repeat("é", 200)), true, uint8(0), false, true)
+	f.Add([]byte(""), false, uint8(0), false, false)
+	f.Add([]byte(frameSep+frameSep), true, uint8(0), false, false)
+	f.Add([]byte("e"), false, uint8(0), true, false)
+	logs := &records{}
+	cfg, err := Config[string]{Vendor: "phonet", URL: fuzzURL, Logger: slog.New(logs), Decode: fuzzDecode}.normalize()
+	require.NoError(f, err)
+	base := newStream(context.Background(), cfg)
+	f.Cleanup(base.cancel)
+	f.Fuzz(func(t *testing.T, input []byte, binary bool, buffer uint8, block, debug bool) {
 		frames := bytes.Split(input, []byte(frameSep))
-		if len(frames) > 256 {
-			return
+		if len(frames) > 64 {
+			return // each panic redacts a stack trace at Debug: keep an input cheap
 		}
 		typ := websocket.MessageText
 		if binary {
@@ -153,23 +167,23 @@ func FuzzDecodeDispatch(f *testing.F) {
 		if block {
 			policy, size = Block, max(len(want), 1)
 		}
-		logs := &records{}
-		cfg, err := Config[string]{
-			Vendor: "phonet",
-			URL:    fuzzURL,
-			Logger: slog.New(logs),
-			Buffer: size,
-			Policy: policy,
-			Decode: func(got websocket.MessageType, data []byte, emit func(string)) error {
-				if got != typ {
-					typeMismatch = true
-				}
-				return fuzzDecode(got, data, emit)
-			},
-		}.normalize()
-		require.NoError(t, err)
-		s := newStream(context.Background(), cfg)
-		defer s.cancel()
+		// A stream per input, sharing the redactor and logger of base,
+		// which cost more to build than the rest of an iteration.
+		level := slog.LevelInfo
+		if debug {
+			level = slog.LevelDebug
+		}
+		logs.reset(level)
+		s := &Stream[string]{cfg: base.cfg, red: base.red, log: base.log, url: base.url, ctx: base.ctx, cancel: base.cancel,
+			events: make(chan string, size), notices: make(chan voip.Notice, noticeBuffer)}
+		s.emit = s.push
+		s.cfg.Buffer, s.cfg.Policy = size, policy
+		s.cfg.Decode = func(got websocket.MessageType, data []byte, emit func(string)) error {
+			if got != typ {
+				typeMismatch = true
+			}
+			return fuzzDecode(got, data, emit)
+		}
 
 		for _, fr := range frames {
 			s.decode(typ, fr)
@@ -200,7 +214,7 @@ func FuzzDecodeDispatch(f *testing.F) {
 			require.Empty(t, s.notices)
 		}
 
-		var sawPanics, sawRefusals uint64
+		var sawPanics, sawRefusals, debugLines int
 		for _, r := range logs.recs {
 			a := attrs(r)
 			require.NotContains(t, r.Message, fuzzSecret)
@@ -211,6 +225,11 @@ func FuzzDecodeDispatch(f *testing.F) {
 				require.True(t, utf8.ValidString(v), "logged data is not UTF-8: %q", v)
 			}
 			switch r.Message {
+			case "wsstream: Decode panic", "wsstream: malformed message":
+				debugLines++
+				require.Equal(t, slog.LevelDebug, r.Level)
+				require.Contains(t, a, "data")
+				continue
 			case "wsstream: Decode panicked, message skipped":
 				sawPanics++
 				require.NotEmpty(t, a["panic"])
@@ -222,7 +241,12 @@ func FuzzDecodeDispatch(f *testing.F) {
 			require.Equal(t, slog.LevelWarn, r.Level)
 			require.Equal(t, fmt.Sprint(sawPanics+sawRefusals), a["malformed"], "the running count")
 		}
-		require.Equal(t, uint64(panics), sawPanics)
-		require.Equal(t, uint64(refusals), sawRefusals)
+		require.Equal(t, panics, sawPanics)
+		require.Equal(t, refusals, sawRefusals)
+		if debug {
+			require.Equal(t, panics+refusals, debugLines, "one Debug line with the data per bad frame")
+		} else {
+			require.Zero(t, debugLines)
+		}
 	})
 }
