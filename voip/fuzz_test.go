@@ -67,6 +67,10 @@ func closeDuration(t *testing.T, want, got time.Duration, msg string) {
 	require.LessOrEqual(t, diff, size>>50, "%v, then %v: %s", want, got, msg)
 }
 
+// exact reports a duration that seconds in a float64 keep to the
+// nanosecond.
+func exact(d time.Duration) bool { return d > -1<<51 && d < 1<<51 }
+
 // wireSeconds is the duration and the talk time as the JSON numbers say.
 type wireSeconds struct {
 	Duration float64 `json:"duration"`
@@ -134,7 +138,9 @@ func FuzzCallUnmarshalJSON(f *testing.F) {
 		sameCall(t, c, again, string(out))
 		out2, err := json.Marshal(again)
 		require.NoError(t, err)
-		require.Equal(t, string(out), string(out2), "the wire form is stable")
+		if exact(c.Duration) && exact(c.Talk) {
+			require.Equal(t, string(out), string(out2), "the wire form is stable")
+		}
 	})
 }
 
