@@ -2,6 +2,7 @@ package voip
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 )
 
@@ -29,7 +30,21 @@ func (c *Call) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*c = Call(v.callFields)
-	c.Duration = time.Duration(v.Duration * float64(time.Second))
-	c.Talk = time.Duration(v.Talk * float64(time.Second))
+	c.Duration, c.Talk = seconds(v.Duration), seconds(v.Talk)
 	return nil
+}
+
+// seconds converts a JSON number of seconds to the nearest Duration. It
+// rounds, because the float64 that MarshalJSON writes may sit just below the
+// duration (1.001 s is 1000999999.9999999 ns), and it stops at Duration's
+// bounds, where a conversion would wrap around to the other sign.
+func seconds(s float64) time.Duration {
+	switch ns := math.Round(s * float64(time.Second)); {
+	case ns >= math.MaxInt64: // float64(MaxInt64) is 2⁶³, already past it
+		return math.MaxInt64
+	case ns <= math.MinInt64:
+		return math.MinInt64
+	default:
+		return time.Duration(ns)
+	}
 }

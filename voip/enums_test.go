@@ -2,6 +2,7 @@ package voip_test
 
 import (
 	"encoding/json"
+	"math"
 	"testing"
 	"time"
 
@@ -90,6 +91,31 @@ func TestCallJSONCountsSeconds(t *testing.T) {
 	assert.JSONEq(t, `{"id":"c1","vendor":"phonet","direction":"unknown","started_at":"2026-01-02T03:04:05Z",
 		"duration":95,"talk":88.5,"disposition":"answered"}`, string(b))
 	var back voip.Call
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, c, back)
+}
+
+func TestCallJSONKeepsMillisecondsAndStopsAtTheBounds(t *testing.T) {
+	t.Parallel()
+	// 1.001 s is written as 1.001, which is 1000999999.9999999 ns in a
+	// float64: a truncating reader lost a nanosecond.
+	c := voip.Call{ID: "c1", Duration: 1001 * time.Millisecond, Talk: 15 * time.Nanosecond}
+	b, err := json.Marshal(c)
+	require.NoError(t, err)
+	var back voip.Call
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, c, back)
+
+	// A number of seconds past Duration's range stops at its bound instead
+	// of wrapping around to the other sign.
+	for in, want := range map[string]time.Duration{`{"duration":1e10}`: math.MaxInt64,
+		`{"duration":-1e300}`: math.MinInt64, `{"duration":9223372036.854775807}`: math.MaxInt64} {
+		require.NoError(t, json.Unmarshal([]byte(in), &back), in)
+		assert.Equal(t, want, back.Duration, in)
+	}
+	c = voip.Call{Duration: math.MaxInt64, Talk: math.MinInt64}
+	b, err = json.Marshal(c)
+	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &back))
 	assert.Equal(t, c, back)
 }

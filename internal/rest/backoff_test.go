@@ -59,6 +59,13 @@ func TestRetryAfterParsing(t *testing.T) {
 		{"99999999999", 24 * time.Hour, true},
 		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second, true},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
+		// Seconds past int64 and dates far ahead get the same cap as the
+		// seconds below it.
+		{"99999999999999999999", 24 * time.Hour, true},
+		{"-99999999999999999999", 0, false},
+		{"99999999999999999999s", 0, false},
+		{now.Add(48 * time.Hour).Format(http.TimeFormat), 24 * time.Hour, true},
+		{"Fri, 31 Dec 9999 23:59:59 GMT", 24 * time.Hour, true},
 	}
 	for _, tc := range cases {
 		got, ok := retryAfter(tc.in, now)

@@ -295,13 +295,18 @@ const (
 
 // CheckStatus is the default Check: any status outside 2xx is an error
 // classified by voip.StatusKind; a redirect, which the pipeline does not
-// follow, matches voip.ErrNotFound and names its Location.
+// follow, matches voip.ErrNotFound and names its Location; a status that
+// voip.StatusKind does not classify (1xx) matches voip.ErrBadResponse.
 func CheckStatus(resp *Response) error {
 	switch s := resp.StatusCode; {
 	case s >= 200 && s < 300:
 		return nil
 	case s >= 300 && s < 400:
 		return &voip.APIError{Kind: voip.ErrNotFound, Message: resp.Redirected()}
+	case voip.StatusKind(s) == nil:
+		// A final 1xx (101 to a request that asked for no upgrade) is no
+		// answer an API gives.
+		return &voip.APIError{Kind: voip.ErrBadResponse}
 	}
 	return &voip.APIError{}
 }

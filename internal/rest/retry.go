@@ -131,26 +131,32 @@ func clamp(d, min, max time.Duration) time.Duration {
 	return d
 }
 
-// retryAfter parses a Retry-After value: delay seconds or an HTTP date.
+// maxRetryAfter caps what a Retry-After value is read as.
+const maxRetryAfter = 24 * time.Hour
+
+// retryAfter parses a Retry-After value: delay seconds or an HTTP date,
+// capped at maxRetryAfter either way.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	// A number of seconds too long for an int64 is still a number of
+	// seconds: ParseInt then returns the largest int64, which the cap cuts.
+	// (It reports the overflow before it looks at the rest: check that the
+	// rest is digits.)
+	secs, err := strconv.ParseInt(v, 10, 64)
+	if err == nil || errors.Is(err, strconv.ErrRange) && strings.Trim(v, "0123456789") == "" {
 		if secs < 0 {
 			return 0, false
 		}
-		if secs > int64(24*time.Hour/time.Second) {
-			secs = int64(24 * time.Hour / time.Second)
+		if secs > int64(maxRetryAfter/time.Second) {
+			secs = int64(maxRetryAfter / time.Second)
 		}
 		return time.Duration(secs) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d, true
-		}
-		return 0, true
+		return min(max(t.Sub(now), 0), maxRetryAfter), true
 	}
 	return 0, false
 }

@@ -74,18 +74,7 @@ func Start[T any](ctx context.Context, cfg Config[T]) (*Stream[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	red := cfg.Redactor.With(secretsIn(cfg.Redactor, cfg.URL, cfg.Header)...)
-	s := &Stream[T]{
-		cfg:     cfg,
-		red:     red,
-		log:     newLogger(cfg.Logger, red).With(slog.String("vendor", cfg.Vendor)),
-		url:     red.URLString(cfg.URL),
-		done:    make(chan struct{}),
-		events:  make(chan T, cfg.Buffer),
-		notices: make(chan voip.Notice, noticeBuffer),
-	}
-	s.emit = s.push
-	s.ctx, s.cancel = context.WithCancel(ctx)
+	s := newStream(ctx, cfg)
 	if err := ctx.Err(); err != nil {
 		s.cancel()
 		return nil, err // nothing was dialled
@@ -106,6 +95,24 @@ func Start[T any](ctx context.Context, cfg Config[T]) (*Stream[T], error) {
 	s.cancel()
 	s.log.Warn("wsstream: first connection failed", slog.String("url", s.url), slog.Any("err", err))
 	return nil, err
+}
+
+// newStream builds the stream of a normalized cfg, not connected yet. It
+// must be cancelled.
+func newStream[T any](ctx context.Context, cfg Config[T]) *Stream[T] {
+	red := cfg.Redactor.With(secretsIn(cfg.Redactor, cfg.URL, cfg.Header)...)
+	s := &Stream[T]{
+		cfg:     cfg,
+		red:     red,
+		log:     newLogger(cfg.Logger, red).With(slog.String("vendor", cfg.Vendor)),
+		url:     red.URLString(cfg.URL),
+		done:    make(chan struct{}),
+		events:  make(chan T, cfg.Buffer),
+		notices: make(chan voip.Notice, noticeBuffer),
+	}
+	s.emit = s.push
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	return s
 }
 
 // Events delivers the decoded events in order. It is closed when the stream
