@@ -414,14 +414,18 @@ func (s *Stream[T]) decode(typ websocket.MessageType, data []byte) {
 			n := s.malformed.Add(1)
 			s.log.Warn("wsstream: Decode panicked, message skipped", slog.String("panic", fmt.Sprint(r)),
 				slog.Any("type", typ), slog.Int("size", len(data)), slog.Uint64("malformed", n))
-			s.log.Debug("wsstream: Decode panic", slog.String("stack", string(debug.Stack())), slog.String("data", s.excerpt(data)))
+			if s.log.Enabled(s.ctx, slog.LevelDebug) { // the stack and its redaction cost a millisecond
+				s.log.Debug("wsstream: Decode panic", slog.String("stack", string(debug.Stack())), slog.String("data", s.excerpt(data)))
+			}
 		}
 	}()
 	if err := s.cfg.Decode(typ, data, s.emit); err != nil {
 		n := s.malformed.Add(1)
 		s.log.Warn("wsstream: malformed message skipped", slog.Any("err", s.red.Error(err)),
 			slog.Any("type", typ), slog.Int("size", len(data)), slog.Uint64("malformed", n))
-		s.log.Debug("wsstream: malformed message", slog.String("data", s.excerpt(data)))
+		if s.log.Enabled(s.ctx, slog.LevelDebug) {
+			s.log.Debug("wsstream: malformed message", slog.String("data", s.excerpt(data)))
+		}
 	}
 }
 
