@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pbxkit/pbxkit/internal/lenient"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -148,7 +149,7 @@ func unmarshalObject(data []byte, v any) error {
 	if len(b) == 0 || b[0] != '{' {
 		return fmt.Errorf("not a JSON object: %s", excerpt(b))
 	}
-	return json.Unmarshal(b, v)
+	return lenient.Unmarshal(b, v)
 }
 
 // excerpt quotes the start of b for an error.

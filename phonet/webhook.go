@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pbxkit/pbxkit/internal/lenient"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -141,7 +142,7 @@ func parseWebhook(contentType string, body []byte, now time.Time) (*Webhook, err
 		return &Webhook{Event: ev}, nil
 	}
 	var f kindFields
-	if err := json.Unmarshal(data, &f); err != nil {
+	if err := lenient.Unmarshal(data, &f); err != nil {
 		return nil, &DecodeError{What: "webhook", Err: err}
 	}
 	switch {
