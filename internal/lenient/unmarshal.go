@@ -1,7 +1,10 @@
 package lenient
 
 import (
+	"bytes"
+
 	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
@@ -21,4 +24,17 @@ var v1Options = jsonv1.DefaultOptionsV1()
 // error values differ: their messages and types are v2's.
 func Unmarshal(data []byte, v any) error {
 	return jsonv2.Unmarshal(data, v, v1Options)
+}
+
+// NewDecoder returns a decoder of b that reads it with Unmarshal's rules,
+// for a caller that walks a list itself (to keep each element's bytes as
+// it decodes them) and decodes the parts with [UnmarshalDecode].
+func NewDecoder(b []byte) *jsontext.Decoder {
+	return jsontext.NewDecoder(bytes.NewReader(b), v1Options)
+}
+
+// UnmarshalDecode decodes the next value of dec into v with Unmarshal's
+// rules.
+func UnmarshalDecode(dec *jsontext.Decoder, v any) error {
+	return jsonv2.UnmarshalDecode(dec, v, v1Options)
 }
