@@ -171,4 +171,3 @@ func (c *Client) get(ctx context.Context, path string, query url.Values) (*rest.
 		Header: http.Header{"Content-Type": {rest.ContentJSON}},
 	})
 }
-
