@@ -1,9 +1,14 @@
 package phonet
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/pbxkit/pbxkit/internal/lenient"
 )
@@ -39,6 +44,7 @@ func FuzzWireDecodeMatchesEncodingJSON(f *testing.F) {
 			return
 		}
 		sameDecode[wireEvent](t, data)
+		sameEventDecode(t, data)
 		sameDecode[wireRecord](t, data)
 		sameDecode[wireUser](t, data)
 		sameDecode[kindFields](t, data)
@@ -60,5 +66,37 @@ func sameDecode[T any](t *testing.T, data []byte) {
 	}
 	if errOld == nil && !reflect.DeepEqual(old, fast) {
 		t.Fatalf("%T: encoding/json gives %#v; lenient.Unmarshal %#v; input %q", old, old, fast, data)
+	}
+}
+
+// sameEventDecode holds decodeEvent, fast path included, to encoding/json's
+// answer for an event message (unmarshalObject's rule: a JSON object,
+// surrounding whitespace trimmed).
+func sameEventDecode(t *testing.T, data []byte) {
+	t.Helper()
+	var old, fast wireEvent
+	errOld := objectWithEncodingJSON(data, &old)
+	errFast := decodeEvent(data, &fast)
+	if (errOld == nil) != (errFast == nil) {
+		t.Fatalf("encoding/json says %v; decodeEvent says %v; input %q", errOld, errFast, data)
+	}
+	if errOld == nil && !reflect.DeepEqual(old, fast) {
+		t.Fatalf("encoding/json gives %#v; decodeEvent %#v; input %q", old, fast, data)
+	}
+}
+
+// TestDecodeEventFastTakesThePlainSamples: the socket and webhook samples
+// have the plain shape, so the fast path is the one they take; a duplicate
+// name or one in another case is left to the general decoder.
+func TestDecodeEventFastTakesThePlainSamples(t *testing.T) {
+	for _, name := range []string{"ws_seed_dial", "webhook_bridge", "webhook_empty_trunks", "active_call", "ws_pause", "ws_error"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "events", name+".json"))
+		require.NoError(t, err)
+		var w wireEvent
+		require.True(t, decodeEventFast(bytes.TrimSpace(data), &w), name)
+	}
+	for _, s := range []string{`{"event":"a","event":"b"}`, `{"Event":"a"}`, `{"\u0065vent":"a"}`, `{"event":"a"} x`, `{"unknown":1}`} {
+		var w wireEvent
+		require.False(t, decodeEventFast([]byte(s), &w), s)
 	}
 }

@@ -132,7 +132,7 @@ func parseWebhook(contentType string, body []byte, now time.Time) (*Webhook, err
 		}
 	}
 	var w wireEvent
-	if err := unmarshalObject(data, &w); err != nil {
+	if err := decodeEvent(data, &w); err != nil {
 		return nil, &DecodeError{What: "webhook", Err: err}
 	}
 	raw := json.RawMessage(data)
