@@ -12,8 +12,8 @@ package phonet
 // FuzzWireDecodeMatchesEncodingJSON holds the two to the same answers.
 func decodeEventFast(b []byte, w *wireEvent) bool {
 	s := scanner{b: b}
-	ok := s.object(func(name string) bool {
-		switch name {
+	ok := s.object(func(name []byte) bool {
+		switch string(name) {
 		case "event":
 			return s.scalar(&w.Event)
 		case "lastEvent":
@@ -87,21 +87,21 @@ func (s *scanner) next(c byte) bool {
 // object reads an object whose names field reads the value of, each name
 // at most once; it reports false when field does, or the shape is not
 // plain. An object of more than maxPlainFields names is not plain.
-func (s *scanner) object(field func(name string) bool) bool {
+func (s *scanner) object(field func(name []byte) bool) bool {
 	if !s.next('{') {
 		return false
 	}
 	if s.next('}') {
 		return true
 	}
-	var seen [maxPlainFields]string
+	var seen [maxPlainFields][]byte
 	for n := 0; ; n++ {
 		name, ok := s.name()
 		if !ok || !s.next(':') || n == len(seen) {
 			return false
 		}
 		for _, prev := range seen[:n] {
-			if prev == name {
+			if string(prev) == string(name) {
 				return false // a duplicate: the general decoder's rules decide
 			}
 		}
@@ -116,22 +116,23 @@ func (s *scanner) object(field func(name string) bool) bool {
 	}
 }
 
-// name reads a member name of plain ASCII, without escapes.
-func (s *scanner) name() (string, bool) {
+// name reads a member name of plain ASCII, without escapes. It is a
+// slice of the input: names are only compared, never kept.
+func (s *scanner) name() ([]byte, bool) {
 	if !s.next('"') {
-		return "", false
+		return nil, false
 	}
 	start := s.i
 	for ; s.i < len(s.b); s.i++ {
 		switch c := s.b[s.i]; {
 		case c == '"':
 			s.i++
-			return string(s.b[start : s.i-1]), true
+			return s.b[start : s.i-1], true
 		case c == '\\' || c < 0x20 || c >= 0x80:
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // value returns the bytes of the next scalar value: a string, or the
@@ -193,8 +194,8 @@ func (s *scanner) leg(p **wireLeg) bool {
 	}
 	l := new(wireLeg)
 	*p = l
-	return s.object(func(name string) bool {
-		switch name {
+	return s.object(func(name []byte) bool {
+		switch string(name) {
 		case "id":
 			return s.scalar(&l.ID)
 		case "type":
@@ -220,8 +221,8 @@ func (s *scanner) otherLegs(p *[]wireOtherLeg) bool {
 	if !s.next(']') {
 		for {
 			var o wireOtherLeg
-			ok := s.object(func(name string) bool {
-				switch name {
+			ok := s.object(func(name []byte) bool {
+				switch string(name) {
 				case "id":
 					return s.scalar(&o.ID)
 				case "name":
