@@ -1,9 +1,10 @@
 module github.com/pbxkit/pbxkit
 
-go 1.24.0
+go 1.26
 
 require (
 	github.com/coder/websocket v1.8.15
+	github.com/go-json-experiment/json v1.27.2
 	github.com/hashicorp/go-retryablehttp v0.7.8
 	github.com/nyaruka/phonenumbers v1.8.1
 	github.com/stretchr/testify v1.12.1

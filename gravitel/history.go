@@ -109,7 +109,8 @@ func (c *Client) History(ctx context.Context, q HistoryQuery) ([]Record, error) 
 	if err != nil {
 		return nil, err
 	}
-	records, err := ParseHistory(bytes.NewReader(resp.Body))
+	// A line per record, the header aside: the result is sized once.
+	records, err := parseHistory(bytes.NewReader(resp.Body), bytes.Count(resp.Body, []byte{'\n'})+1)
 	if err != nil {
 		return nil, resp.BadResponse(err)
 	}
@@ -148,16 +149,24 @@ func (e *HistoryError) Unwrap() error { return e.Err }
 // ("+03:00", " +0300", "Z"); without a zone it is UTC. Fractional seconds
 // are allowed. Every Start is returned in UTC.
 func ParseHistory(r io.Reader) ([]Record, error) {
+	return parseHistory(r, 0)
+}
+
+// parseHistory is ParseHistory with room for lines records made at once.
+func parseHistory(r io.Reader, lines int) ([]Record, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	cr.ReuseRecord = true
 	cols := positionalColumns
 	first := true
-	var out []Record
+	out := make([]Record, 0, lines)
 	for {
 		fields, err := cr.Read()
 		if err == io.EOF {
+			if len(out) == 0 {
+				return nil, nil // as before the result was sized: no records, no slice
+			}
 			return out, nil
 		}
 		line, _ := cr.FieldPos(0)

@@ -133,7 +133,7 @@ func parseWebhook(body []byte, verify WebhookVerifier, now time.Time) (*Webhook,
 		return nil, malformed("the body is not a JSON object", nil)
 	}
 	var env webhookEnvelope
-	if err := json.Unmarshal(b, &env); err != nil {
+	if err := lenient.Unmarshal(b, &env); err != nil {
 		return nil, malformed("", err)
 	}
 	data := bytes.TrimSpace(env.Data)
@@ -144,7 +144,7 @@ func parseWebhook(body []byte, verify WebhookVerifier, now time.Time) (*Webhook,
 		return nil, malformed("data is not an object", nil)
 	}
 	var d webhookData
-	if err := json.Unmarshal(data, &d); err != nil {
+	if err := lenient.Unmarshal(data, &d); err != nil {
 		return nil, malformed("data", err)
 	}
 	w := &Webhook{
@@ -201,7 +201,7 @@ func answerList(raw json.RawMessage) ([]string, error) {
 	}
 	if raw[0] == '[' {
 		var items []lenient.String
-		if err := json.Unmarshal(raw, &items); err != nil {
+		if err := lenient.Unmarshal(raw, &items); err != nil {
 			return nil, err
 		}
 		out := make([]string, 0, len(items))
@@ -213,7 +213,7 @@ func answerList(raw json.RawMessage) ([]string, error) {
 		return out, nil
 	}
 	var s lenient.String
-	if err := json.Unmarshal(raw, &s); err != nil {
+	if err := lenient.Unmarshal(raw, &s); err != nil {
 		return nil, err
 	}
 	var out []string

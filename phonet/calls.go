@@ -1,9 +1,7 @@
 package phonet
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -99,17 +97,18 @@ func (c *Client) ActiveCalls(ctx context.Context) ([]*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, err := bareArray(resp.Body)
+	items, err := decodeList[wireEvent](resp.Body)
 	if err != nil {
 		return nil, resp.BadResponse(err)
 	}
-	now := time.Now()
+	now := time.Now().UTC()
 	out := make([]*Event, 0, len(items))
-	for _, raw := range items {
-		ev, err := parseEvent(raw, now)
-		if err != nil {
-			return nil, resp.BadResponse(err)
+	for _, it := range items {
+		if it.err != nil {
+			return nil, resp.BadResponse(&DecodeError{What: "event", Err: it.err})
 		}
+		ev := it.w.event()
+		ev.ReceivedAt, ev.Raw = now, it.raw
 		out = append(out, ev)
 	}
 	return out, nil
@@ -136,17 +135,16 @@ func (c *Client) Users(ctx context.Context) ([]User, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, err := bareArray(resp.Body)
+	items, err := decodeList[wireUser](resp.Body)
 	if err != nil {
 		return nil, resp.BadResponse(err)
 	}
 	out := make([]User, 0, len(items))
-	for _, raw := range items {
-		u, err := parseUser(raw)
-		if err != nil {
-			return nil, resp.BadResponse(err)
+	for _, it := range items {
+		if it.err != nil {
+			return nil, resp.BadResponse(it.err)
 		}
-		out = append(out, u)
+		out = append(out, it.w.user())
 	}
 	return out, nil
 }
@@ -157,7 +155,11 @@ func parseUser(raw []byte) (User, error) {
 	if err := unmarshalObject(raw, &w); err != nil {
 		return User{}, err
 	}
-	return User{ID: int64(w.ID), DisplayName: string(w.DisplayName), Ext: string(w.Ext), Email: string(w.Email)}, nil
+	return w.user(), nil
+}
+
+func (w *wireUser) user() User {
+	return User{ID: int64(w.ID), DisplayName: string(w.DisplayName), Ext: string(w.Ext), Email: string(w.Email)}
 }
 
 // get sends a GET. Every public client sends Content-Type: application/json
@@ -168,40 +170,4 @@ func (c *Client) get(ctx context.Context, path string, query url.Values) (*rest.
 		Method: http.MethodGet, Path: path, Query: query,
 		Header: http.Header{"Content-Type": {rest.ContentJSON}},
 	})
-}
-
-// listKeys are the wrappers one public client guesses around a list. No
-// source shows Phonet using one; they are accepted, never required.
-var listKeys = []string{"items", "calls", "content", "data", "list"}
-
-// bareArray splits a JSON array into its elements. An object wrapping the
-// array under one of listKeys is accepted too, and null is an empty list.
-// A wrapper inside a wrapper is not: unwrapping each level would read the
-// body again, a time that grows with the square of its depth.
-func bareArray(body []byte) ([]json.RawMessage, error) {
-	return splitList(body, true)
-}
-
-func splitList(body []byte, wrapped bool) ([]json.RawMessage, error) {
-	b := bytes.TrimSpace(body)
-	if string(b) == "null" || len(b) == 0 {
-		return nil, nil
-	}
-	if b[0] == '{' && wrapped {
-		var wrap map[string]json.RawMessage
-		if err := json.Unmarshal(b, &wrap); err != nil {
-			return nil, err
-		}
-		for _, k := range listKeys {
-			if v, ok := wrap[k]; ok {
-				return splitList(v, false)
-			}
-		}
-		return nil, errors.New("an object where a list was expected")
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(b, &items); err != nil {
-		return nil, err
-	}
-	return items, nil
 }

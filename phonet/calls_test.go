@@ -8,19 +8,20 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestBareArrayOneWrapper: one wrapper around the list is read; a wrapper
+// TestDecodeListOneWrapper: one wrapper around the list is read; a wrapper
 // in a wrapper is not, so that a deeply nested body is refused at once
 // instead of being read again at every level.
-func TestBareArrayOneWrapper(t *testing.T) {
-	items, err := bareArray([]byte(`{"data":[1,2]}`))
+func TestDecodeListOneWrapper(t *testing.T) {
+	items, err := decodeList[wireUser]([]byte(`{"data":[{"id":1},{"id":2}]}`))
 	require.NoError(t, err)
 	require.Len(t, items, 2)
-	_, err = bareArray([]byte(`{"data":{"items":[1]}}`))
+	require.Equal(t, `{"id":2}`, string(items[1].raw))
+	_, err = decodeList[wireUser]([]byte(`{"data":{"items":[1]}}`))
 	require.Error(t, err)
 
 	deep := strings.Repeat(`{"items":`, 5000) + "[]" + strings.Repeat("}", 5000)
 	start := time.Now()
-	_, err = bareArray([]byte(deep))
+	_, err = decodeList[wireUser]([]byte(deep))
 	require.Error(t, err)
 	require.Less(t, time.Since(start), time.Second)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pbxkit/pbxkit/internal/lenient"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -132,13 +133,23 @@ func ParseEvent(data []byte) (*Event, error) {
 
 func parseEvent(data []byte, now time.Time) (*Event, error) {
 	var w wireEvent
-	if err := unmarshalObject(data, &w); err != nil {
+	if err := decodeEvent(data, &w); err != nil {
 		return nil, &DecodeError{What: "event", Err: err}
 	}
 	ev := w.event()
 	ev.ReceivedAt = now.UTC()
 	ev.Raw = data
 	return ev, nil
+}
+
+// decodeEvent decodes an event message into w: by decodeEventFast when the
+// message has the plain shape, else by unmarshalObject.
+func decodeEvent(data []byte, w *wireEvent) error {
+	if decodeEventFast(bytes.TrimSpace(data), w) {
+		return nil
+	}
+	*w = wireEvent{} // what the fast path read before it gave up
+	return unmarshalObject(data, w)
 }
 
 // unmarshalObject decodes a JSON object into v; anything else is an error
@@ -148,7 +159,7 @@ func unmarshalObject(data []byte, v any) error {
 	if len(b) == 0 || b[0] != '{' {
 		return fmt.Errorf("not a JSON object: %s", excerpt(b))
 	}
-	return json.Unmarshal(b, v)
+	return lenient.Unmarshal(b, v)
 }
 
 // excerpt quotes the start of b for an error.

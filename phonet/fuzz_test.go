@@ -147,12 +147,12 @@ func FuzzParseRecord(f *testing.F) {
 	})
 }
 
-// FuzzBareArray checks the splitting of list answers (active calls, users,
-// history) against encoding/json: a bare array, null, or an object that
-// wraps the list (or null) under the first of listKeys it has. What it
-// accepts are the list's elements, each valid JSON and equal to the
-// element; what it refuses is none of those.
-func FuzzBareArray(f *testing.F) {
+// FuzzDecodeList holds the one-pass list reader (active calls, users,
+// history pages) to the reading it replaced: the list split into raw
+// elements with encoding/json, then each element decoded on its own. Both
+// refuse the same bodies; otherwise they give the same elements, each with
+// the same bytes and the same value or the same refusal.
+func FuzzDecodeList(f *testing.F) {
 	addSamples(f, "vendor", func(b []byte) { f.Add(b) })
 	for _, s := range []string{
 		"", " ", "null", " null\n", "[]", "[null]", `[1,"a",{"b":[]},[2]]`, "\u00a0[1]\u00a0",
@@ -162,6 +162,8 @@ func FuzzBareArray(f *testing.F) {
 		`{"data":{"items":{"calls":{}}}}`, `{}`, `{"foo":[]}`, `{"Items":[1]}`, `{"items":5}`, `{"items":"[1]"}`,
 		`{"items":[1],"items":[2]}`, `[1,`, `[1] x`, `"x"`, `5`, `true`, `{"items":[1e400]}`,
 		"[\"\xff\xfe\"]", "[\x00]", `[9223372036854775808, -1e-400]`,
+		`[{"id":"x"},{"uuid":1,"leg":{"id":"a"}},{"duration":"5"}]`, `[{"leg":{"id":{}}, "uuid":"a"}, {"uuid":"b"}]`,
+		`[ {"otherLegs":[1]} , {"lgDirection":[[]],"x":1}, {} ]`, `[{"leg":"x","leg2":{"id":1,"type":{"a":[1,{}]}}}]`,
 		strings.Repeat(`{"items":`, 5000) + "[]" + strings.Repeat("}", 5000),
 	} {
 		f.Add([]byte(s))
@@ -170,52 +172,70 @@ func FuzzBareArray(f *testing.F) {
 		if len(body) > maxFuzzInput {
 			return
 		}
-		items, err := bareArray(body)
-		want, werr := listOracle(bytes.TrimSpace(body))
-		if werr != nil {
-			require.Error(t, err, "a list in %q (%v)", body, werr)
-			require.NotEmpty(t, err.Error())
-			return
-		}
-		require.NoError(t, err, "%q is a list", body)
-		require.Len(t, items, len(want))
-		for i, it := range items {
-			require.True(t, json.Valid(it), "element %d is not JSON: %q", i, it)
-			v, err := decodeAny(it)
-			require.NoError(t, err)
-			require.Equal(t, want[i], v, "element %d", i)
-		}
+		sameList[wireRecord](t, body)
+		sameList[wireEvent](t, body)
+		sameList[wireUser](t, body)
 	})
 }
 
-// listOracle reads body as bareArray documents it, with encoding/json.
-func listOracle(body []byte) ([]any, error) {
-	if len(body) == 0 {
+// sameList compares decodeList with the split-then-decode reading.
+func sameList[W any](t *testing.T, body []byte) {
+	t.Helper()
+	items, err := decodeList[W](body)
+	raws, oerr := splitWithEncodingJSON(body, true)
+	if (err == nil) != (oerr == nil) {
+		t.Fatalf("%T: decodeList says %v; the split %v; body %q", items, err, oerr, body)
+	}
+	if err != nil {
+		require.NotEmpty(t, err.Error())
+		return
+	}
+	require.Len(t, items, len(raws), "%q", body)
+	for i, raw := range raws {
+		require.Equal(t, string(raw), string(items[i].raw), "element %d of %q", i, body)
+		var w W
+		werr := objectWithEncodingJSON(raw, &w)
+		if (werr == nil) != (items[i].err == nil) {
+			t.Fatalf("element %d of %q: decodeList says %v; on its own %v", i, body, items[i].err, werr)
+		}
+		if werr == nil {
+			require.Equal(t, w, items[i].w, "element %d of %q", i, body)
+		}
+	}
+}
+
+// splitWithEncodingJSON is the list reading decodeList replaced.
+func splitWithEncodingJSON(body []byte, wrapped bool) ([]json.RawMessage, error) {
+	b := bytes.TrimSpace(body)
+	if string(b) == "null" || len(b) == 0 {
 		return nil, nil
 	}
-	v, err := decodeAny(body)
-	if err != nil {
-		return nil, err
-	}
-	if x, ok := v.(map[string]any); ok {
-		found := false
-		for _, k := range []string{"items", "calls", "content", "data", "list"} {
-			if w, ok := x[k]; ok {
-				v, found = w, true
-				break
+	if b[0] == '{' && wrapped {
+		var wrap map[string]json.RawMessage
+		if err := json.Unmarshal(b, &wrap); err != nil {
+			return nil, err
+		}
+		for _, k := range listKeys {
+			if v, ok := wrap[k]; ok {
+				return splitWithEncodingJSON(v, false)
 			}
 		}
-		if !found {
-			return nil, errors.New("an object without a list key")
-		}
+		return nil, errors.New("an object where a list was expected")
 	}
-	switch x := v.(type) {
-	case nil:
-		return nil, nil
-	case []any:
-		return x, nil
+	var items []json.RawMessage
+	if err := json.Unmarshal(b, &items); err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("a %T", v)
+	return items, nil
+}
+
+// objectWithEncodingJSON is unmarshalObject on encoding/json.
+func objectWithEncodingJSON(data []byte, v any) error {
+	b := bytes.TrimSpace(data)
+	if len(b) == 0 || b[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	return json.Unmarshal(b, v)
 }
 
 // decodeAny decodes one JSON value, numbers as written.
@@ -237,7 +257,7 @@ func decodeAny(b []byte) (any, error) {
 func FuzzParseUser(f *testing.F) {
 	b, err := os.ReadFile(filepath.Join("testdata", "vendor", "users.json"))
 	require.NoError(f, err)
-	items, err := bareArray(b)
+	items, err := splitWithEncodingJSON(b, true)
 	require.NoError(f, err)
 	for _, it := range items {
 		f.Add([]byte(it))

@@ -147,17 +147,17 @@ func (c *Client) history(ctx context.Context, fn, path string, q HistoryQuery) i
 				yield(Record{}, err)
 				return
 			}
-			items, err := bareArray(resp.Body)
+			items, err := decodeList[wireRecord](resp.Body)
 			if err != nil {
 				yield(Record{}, resp.BadResponse(err))
 				return
 			}
-			if len(items) > 0 && prevFirst != nil && bytes.Equal(bytes.TrimSpace(items[0]), prevFirst) {
+			if len(items) > 0 && prevFirst != nil && bytes.Equal(items[0].raw, prevFirst) {
 				yield(Record{}, resp.BadResponse(fmt.Errorf("the page at offset %d repeats the previous one: offset is ignored", offset)))
 				return
 			}
-			for _, raw := range items {
-				r, err := ParseRecord(raw)
+			for _, it := range items {
+				r, err := it.w.record(it.raw, it.err)
 				if err != nil {
 					yield(Record{}, resp.BadResponse(err))
 					return
@@ -169,7 +169,7 @@ func (c *Client) history(ctx context.Context, fn, path string, q HistoryQuery) i
 			if len(items) < q.PageSize {
 				return
 			}
-			prevFirst = bytes.TrimSpace(items[0])
+			prevFirst = items[0].raw
 			// A page longer than limit (a server that ignores it) moves the
 			// offset past every row it gave.
 			offset += len(items)
@@ -227,7 +227,13 @@ const maxSeconds = 7 * 24 * 3600
 // not a JSON object, or has impossible field types, is a *DecodeError.
 func ParseRecord(data []byte) (Record, error) {
 	var w wireRecord
-	if err := unmarshalObject(data, &w); err != nil {
+	return w.record(data, unmarshalObject(data, &w))
+}
+
+// record is the Record that w decoded from data, or the *DecodeError of
+// err, the decoding's error, or of a duration out of range.
+func (w *wireRecord) record(data []byte, err error) (Record, error) {
+	if err != nil {
 		return Record{}, &DecodeError{What: "history record", Err: err}
 	}
 	if w.Duration < 0 || w.Duration > maxSeconds || w.BillSecs < 0 || w.BillSecs > maxSeconds {

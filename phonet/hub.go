@@ -56,8 +56,8 @@ type Hub struct {
 	overflow atomic.Bool
 	noticeMu sync.Mutex // serialises the drop-oldest of notices
 
-	srcOnce sync.Once
-	src     *voipSource // guarded by mu
+	src    *voipSource // guarded by mu
+	source sourceRef   // src, for the readers
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed once no notice may be queued any more
@@ -272,16 +272,35 @@ func (h *Hub) failedErrors() []error {
 // push takes one event from any socket's reader. It never waits: when the
 // merged channel is full the new event is dropped and counted, and one
 // notice (Gap true) marks the episode.
+//
+// Once the Hub has a Source, the event goes there, converted.
 func (h *Hub) push(ev *Event) {
-	if h.overflow.Load() && len(h.events) <= cap(h.events)/2 {
+	if src := h.source.Load(); src != nil {
+		if v, ok := ev.Voip(); ok {
+			pushNewest(h, src.events, v, ev.Subscriber)
+		}
+		return
+	}
+	pushNewest(h, h.events, ev, ev.Subscriber)
+	if src := h.source.Load(); src != nil {
+		// Source was made meanwhile: what this reader queued must not be
+		// left behind on a channel nobody reads any more.
+		h.moveQueued(src)
+	}
+}
+
+// pushNewest queues v on ch, or drops it when ch is full, counting the
+// drop and noticing the first of an episode. Any reader may call it.
+func pushNewest[U any](h *Hub, ch chan U, v U, sub string) {
+	if h.overflow.Load() && len(ch) <= cap(ch)/2 {
 		h.overflow.Store(false)
 	}
 	select {
-	case h.events <- ev:
+	case ch <- v:
 	default:
 		n := h.dropped.Add(1)
 		if h.overflow.CompareAndSwap(false, true) {
-			h.notify(voip.Notice{Kind: voip.NoticeDropped, Gap: true, At: time.Now().UTC(), Dropped: n, Subscriber: ev.Subscriber})
+			h.notify(voip.Notice{Kind: voip.NoticeDropped, Gap: true, At: time.Now().UTC(), Dropped: n, Subscriber: sub})
 		}
 	}
 }
@@ -419,11 +438,12 @@ func (h *Hub) Close() error {
 		close(h.events)
 		close(h.notices)
 		h.mu.Lock()
-		src := h.src
-		h.mu.Unlock()
-		if src != nil {
-			<-src.done // the converter drains what is left and ends
+		if src := h.src; src != nil {
+			// Every reader has ended: nothing is delivered to it any more.
+			close(src.events)
+			close(src.done)
 		}
+		h.mu.Unlock()
 		close(h.done)
 	})
 	<-h.done

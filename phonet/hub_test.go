@@ -214,6 +214,34 @@ func TestHubIsASource(t *testing.T) {
 	assert.NoError(t, src.Err())
 }
 
+// TestHubSourceTakesTheQueuedEvents: call events queued on the Hub's
+// Events before Source is called come from the Source, then the later ones.
+func TestHubSourceTakesTheQueuedEvents(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	hub, err := c.Watch(t.Context(), []string{"001"}, fastSocket...)
+	require.NoError(t, err)
+	awaitSockets(t, srv, 1)
+	id := srv.Incoming("001", "+380931112233")
+	require.Eventually(t, func() bool { return len(hub.Events()) == 1 }, wait, time.Millisecond)
+	src := hub.Source()
+	assert.Same(t, src, hub.Source(), "one Source per Hub")
+	require.True(t, srv.Answer(id))
+	for _, kind := range []voip.EventKind{voip.EventStart, voip.EventAnswer} {
+		select {
+		case ev := <-src.Events():
+			assert.Equal(t, kind, ev.Kind)
+			assert.Equal(t, phonet.NormalizeUUID(id), ev.CallID)
+		case <-time.After(wait):
+			t.Fatalf("no %v event", kind)
+		}
+	}
+	require.NoError(t, src.Close())
+	_, ok := <-src.Events()
+	assert.False(t, ok)
+	assert.Empty(t, hub.Events(), "nothing left behind")
+}
+
 // TestHubStopsWhenEverySocketIsRefused: a revoked apiKey refuses every
 // socket on its reconnect; the Hub then stops and says why.
 func TestHubStopsWhenEverySocketIsRefused(t *testing.T) {

@@ -1,70 +1,147 @@
 package phonet
 
-import "github.com/pbxkit/pbxkit/voip"
+import (
+	"sync/atomic"
+
+	"github.com/pbxkit/pbxkit/internal/wsstream"
+	"github.com/pbxkit/pbxkit/voip"
+)
 
 // voipSource is a Stream or a Hub seen as a voip.Source: its call events
-// converted, everything else left out. One goroutine converts; it ends
-// when the events end or the owner stops.
+// converted, everything else left out. The conversion runs where the event
+// is made, on the socket's reader goroutine, which delivers the voip.Event
+// straight to the source's channel: no goroutine and no hand-off per event.
 type voipSource struct {
-	in      <-chan *Event
+	events  chan voip.Event
 	notices <-chan voip.Notice
 	err     func() error
 	close   func() error
-	stop    <-chan struct{} // the owner is stopping: nobody reads any more
-	events  chan voip.Event
-	done    chan struct{}
+	done    chan struct{} // closed once events is
 }
 
 var _ voip.Source = (*voipSource)(nil)
 
-func newVoipSource(in <-chan *Event, notices <-chan voip.Notice, err, closeFn func() error, stop <-chan struct{}) *voipSource {
-	v := &voipSource{in: in, notices: notices, err: err, close: closeFn, stop: stop,
-		events: make(chan voip.Event), done: make(chan struct{})}
-	go v.run()
-	return v
+func newVoipSource(buffer int, notices <-chan voip.Notice, err, closeFn func() error) *voipSource {
+	return &voipSource{events: make(chan voip.Event, buffer), notices: notices, err: err, close: closeFn,
+		done: make(chan struct{})}
 }
+
+// sourceRef is where an owner publishes its source once the events queued
+// before it was made have been moved to it: the readers' fast path.
+type sourceRef = atomic.Pointer[voipSource]
 
 // Source returns the stream as a voip.Source, whose Events carry the call
 // events as voip.Event (pauses, click2call replies and unknown types are
 // left out; read [Stream.Events] to see them). Its Notices, Err and Close
 // are the stream's. Once Source is called, read its events rather than
-// Stream.Events.
+// Stream.Events: the events not yet read from Stream.Events move to it.
 func (s *Stream) Source() voip.Source {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.src == nil {
-		s.src = newVoipSource(s.ws.Events(), s.Notices(), s.Err, s.Close, s.ctx.Done())
+	if s.src != nil {
+		return s.src
 	}
-	return s.src
+	src := newVoipSource(cap(s.ws.Events()), s.Notices(), s.Err, s.Close)
+	// The reader delivers to src once it is set (see emit), under s.mu
+	// until s.source is published; the events queued before move first,
+	// so the order holds. They fit: src is as large as the queue.
+	s.src = src
+	moveQueued(s.ws.Events(), src)
+	s.source.Store(src)
+	go func() {
+		// Nothing reaches the stream's own channel any more; it closes
+		// when the stream stops, after the reader's last delivery to src.
+		for ev := range s.ws.Events() {
+			src.offer(ev)
+		}
+		close(src.events)
+		close(src.done)
+	}()
+	return src
+}
+
+// emit hands one event of the stream's reader to the consumer: the
+// stream's channel, or its Source once there is one.
+func (s *Stream) emit(ev *Event, emit func(*Event)) {
+	if src := s.source.Load(); src != nil {
+		if v, ok := ev.Voip(); ok {
+			wsstream.Deliver(s.ws, src.events, v)
+		}
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.src == nil {
+		emit(ev)
+		return
+	}
+	if v, ok := ev.Voip(); ok { // Source is moving the queued events: after them
+		wsstream.Deliver(s.ws, s.src.events, v)
+	}
+}
+
+// moveQueued converts the events queued on ch, without waiting, into src.
+func moveQueued(ch <-chan *Event, src *voipSource) {
+	for {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				return
+			}
+			src.offer(ev)
+		default:
+			return
+		}
+	}
+}
+
+// offer converts ev and queues it on src if there is room; only the moves
+// of queued events use it, and they always fit.
+func (v *voipSource) offer(ev *Event) {
+	if e, ok := ev.Voip(); ok {
+		select {
+		case v.events <- e:
+		default:
+		}
+	}
 }
 
 // Source returns the Hub as a voip.Source: the call events of every
 // manager as voip.Event (pauses, click2call replies and unknown types are
 // left out), the Hub's notices (each naming its Subscriber), Err and
-// Close. Once Source is called, read its events rather than Hub.Events.
+// Close. Once Source is called, read its events rather than Hub.Events:
+// the events not yet read from Hub.Events move to it.
 func (h *Hub) Source() voip.Source {
-	h.srcOnce.Do(func() {
-		src := newVoipSource(h.events, h.notices, h.Err, h.Close, h.ctx.Done())
-		h.mu.Lock()
-		h.src = src
-		h.mu.Unlock()
-	})
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.src
+	if h.src != nil {
+		return h.src
+	}
+	src := newVoipSource(cap(h.events), h.notices, h.Err, h.Close)
+	h.src = src
+	if h.closed {
+		// Close has closed, or is closing, h.events; it closes src too.
+		return src
+	}
+	h.source.Store(src)
+	h.moveQueued(src)
+	return src
 }
 
-func (v *voipSource) run() {
-	defer close(v.done)
-	defer close(v.events)
-	for ev := range v.in {
-		e, ok := ev.Voip()
-		if !ok {
-			continue
-		}
+// moveQueued moves the events queued on the Hub's own channel to src.
+// Readers that pushed there before src was published call it too, so that
+// no event is left behind; the Hub's pushes are many-producer already.
+func (h *Hub) moveQueued(src *voipSource) {
+	for {
 		select {
-		case v.events <- e:
-		case <-v.stop:
+		case ev, ok := <-h.events:
+			if !ok {
+				return
+			}
+			if v, ok := ev.Voip(); ok {
+				pushNewest(h, src.events, v, ev.Subscriber)
+			}
+		default:
 			return
 		}
 	}
@@ -74,7 +151,7 @@ func (v *voipSource) Events() <-chan voip.Event   { return v.events }
 func (v *voipSource) Notices() <-chan voip.Notice { return v.notices }
 func (v *voipSource) Err() error                  { return v.err() }
 
-// Close stops the owner and waits for the converter.
+// Close stops the owner, which closes the events.
 func (v *voipSource) Close() error {
 	err := v.close()
 	<-v.done

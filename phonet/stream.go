@@ -148,6 +148,7 @@ type Stream struct {
 	sink func(*Event)
 
 	src    *voipSource // guarded by mu
+	source sourceRef   // src, once the events queued before it have moved
 	cancel func()      // ends ctx: Close
 }
 
@@ -278,7 +279,7 @@ func (s *Stream) decode(_ websocket.MessageType, data []byte, emit func(*Event))
 		s.sink(ev)
 		return nil
 	}
-	emit(ev)
+	s.emit(ev, emit)
 	return nil
 }
 

@@ -121,6 +121,54 @@ func TestStreamAsVoipSource(t *testing.T) {
 	assert.NoError(t, src.Err())
 }
 
+// TestStreamSourceTakesTheQueuedEvents: call events queued on Events before
+// Source is called come first from the Source, in order, then the later
+// ones; nothing is left behind on the stream's own channel.
+func TestStreamSourceTakesTheQueuedEvents(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "ivan@demo.phonet.com.ua")
+	awaitSockets(t, srv, 1)
+	id := srv.Incoming("001", "380931112233")
+	srv.Pause("001", true) // not a call: left out
+	require.True(t, srv.Answer(id))
+	require.Eventually(t, func() bool { return len(st.Events()) == 3 }, wait, time.Millisecond, "queued before Source")
+	src := st.Source()
+	assert.Same(t, src, st.Source(), "one Source per stream")
+	require.True(t, srv.Hangup(id))
+	for _, kind := range []voip.EventKind{voip.EventStart, voip.EventAnswer, voip.EventEnd} {
+		select {
+		case ev := <-src.Events():
+			assert.Equal(t, kind, ev.Kind)
+			assert.Equal(t, id, ev.CallID)
+		case <-time.After(wait):
+			t.Fatalf("no %v event", kind)
+		}
+	}
+	require.NoError(t, src.Close())
+	_, ok := <-src.Events()
+	assert.False(t, ok)
+}
+
+// TestStreamSourceAfterTheStreamStopped: a Source of a stopped stream has
+// the events left on it, then closes.
+func TestStreamSourceAfterTheStreamStopped(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t)
+	st := subscribe(t, c, "ivan@demo.phonet.com.ua")
+	awaitSockets(t, srv, 1)
+	id := srv.Incoming("001", "380931112233")
+	require.Eventually(t, func() bool { return len(st.Events()) == 1 }, wait, time.Millisecond)
+	require.NoError(t, st.Close())
+	src := st.Source()
+	ev, ok := <-src.Events()
+	require.True(t, ok)
+	assert.Equal(t, id, ev.CallID)
+	_, ok = <-src.Events()
+	assert.False(t, ok)
+	require.NoError(t, src.Close())
+}
+
 func TestStreamAuthFailure(t *testing.T) {
 	t.Parallel()
 	srv, c := newEmulator(t)

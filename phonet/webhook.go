@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/pbxkit/pbxkit/internal/lenient"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -131,7 +132,7 @@ func parseWebhook(contentType string, body []byte, now time.Time) (*Webhook, err
 		}
 	}
 	var w wireEvent
-	if err := unmarshalObject(data, &w); err != nil {
+	if err := decodeEvent(data, &w); err != nil {
 		return nil, &DecodeError{What: "webhook", Err: err}
 	}
 	raw := json.RawMessage(data)
@@ -141,7 +142,7 @@ func parseWebhook(contentType string, body []byte, now time.Time) (*Webhook, err
 		return &Webhook{Event: ev}, nil
 	}
 	var f kindFields
-	if err := json.Unmarshal(data, &f); err != nil {
+	if err := lenient.Unmarshal(data, &f); err != nil {
 		return nil, &DecodeError{What: "webhook", Err: err}
 	}
 	switch {

@@ -50,7 +50,24 @@ const maxPhoneLen = 64
 // not supported), extensions such as "доб. 101", and numbers that are too
 // short, too long or not valid in their country. Callers should keep the
 // raw value in that case.
+//
+// Results, failures included, are kept in a small bounded cache shared by
+// every caller: a number seen before costs a map lookup, not the phone
+// number library's validation. NormalizePhone is safe for concurrent use.
 func NormalizePhone(raw, defaultRegion string) (string, error) {
+	if !cacheable(raw, defaultRegion) {
+		return normalizePhone(raw, defaultRegion)
+	}
+	if r, ok := phoneResults.get(raw, defaultRegion); ok {
+		return r.e164, r.err
+	}
+	e164, err := normalizePhone(raw, defaultRegion)
+	phoneResults.put(raw, defaultRegion, phoneResult{e164, err})
+	return e164, err
+}
+
+// normalizePhone is NormalizePhone without the cache.
+func normalizePhone(raw, defaultRegion string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", invalidPhone(raw, "empty")

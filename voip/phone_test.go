@@ -1,6 +1,7 @@
 package voip
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -130,6 +131,14 @@ func FuzzNormalizePhone(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, raw, region string) {
 		got, err := NormalizePhone(raw, region)
+		// The cache answers as the uncached path does, the first time and
+		// the next.
+		want, wantErr := normalizePhone(raw, region)
+		require.Equal(t, want, got)
+		require.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(err))
+		cached, cachedErr := NormalizePhone(raw, region)
+		require.Equal(t, got, cached)
+		require.Equal(t, fmt.Sprint(err), fmt.Sprint(cachedErr))
 		if err != nil {
 			require.ErrorIs(t, err, ErrInvalidPhone)
 			require.Empty(t, got)

@@ -437,13 +437,24 @@ func (s *Stream[T]) excerpt(data []byte) string {
 	return s.red.Excerpt(strings.ToValidUTF8(string(data), "�"), maxLoggedFrame)
 }
 
-// push hands one event to the consumer according to the Policy. Only the
-// reader calls it (through Decode's emit), so the drop loop below cannot
-// race another producer and always ends.
-func (s *Stream[T]) push(ev T) {
+// push hands one event to the consumer according to the Policy.
+func (s *Stream[T]) push(ev T) { deliver(s, s.events, ev) }
+
+// Deliver hands ev to ch as the stream hands its own events to Events: by
+// the Policy, drops counted in Dropped and noticed. It is for a Decode that
+// delivers a converted view of the stream on a channel of its own (vendor
+// events as voip.Event, say) instead of calling emit, so that the view costs
+// no goroutine and no hand-off per event. Like emit, it may only be called
+// from Decode, on the reader goroutine.
+func Deliver[T, U any](s *Stream[T], ch chan U, ev U) { deliver(s, ch, ev) }
+
+// deliver is push for any channel. Only the reader calls it (through
+// Decode), so the drop loop below cannot race another producer and always
+// ends.
+func deliver[T, U any](s *Stream[T], ch chan U, ev U) {
 	if s.cfg.Policy == Block {
 		select {
-		case s.events <- ev:
+		case ch <- ev:
 		case <-s.ctx.Done(): // stopping: nobody is going to read it
 		}
 		return
@@ -451,23 +462,23 @@ func (s *Stream[T]) push(ev T) {
 	// An overflow episode ends once the consumer has drained half the
 	// buffer; the next overflow then gets a notice of its own. Ending it on
 	// the first successful push would send a notice per event.
-	if s.overflow && len(s.events) <= cap(s.events)/2 {
+	if s.overflow && len(ch) <= cap(ch)/2 {
 		s.overflow = false
 		s.log.Info("wsstream: consumer caught up", slog.Uint64("dropped", s.dropped.Load()))
 	}
 	for {
 		select {
-		case s.events <- ev:
+		case ch <- ev:
 			return
 		default:
 		}
 		select {
-		case <-s.events:
+		case <-ch:
 			n := s.dropped.Add(1)
 			if !s.overflow {
 				s.overflow = true
 				s.log.Warn("wsstream: consumer too slow, dropping the oldest events",
-					slog.Int("buffer", cap(s.events)), slog.Uint64("dropped", n))
+					slog.Int("buffer", cap(ch)), slog.Uint64("dropped", n))
 				s.notify(voip.Notice{Kind: voip.NoticeDropped, Gap: true})
 			}
 		default: // the consumer took one meanwhile; try again
