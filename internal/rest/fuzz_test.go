@@ -256,3 +256,24 @@ func FuzzCheckStatus(f *testing.F) {
 		}
 	})
 }
+
+// FuzzResolve: resolve never panics, takes no path out of the base URL, and
+// its shortcut for plain paths gives what resolving the reference gives.
+func FuzzResolve(f *testing.F) {
+	for _, p := range []string{"calls", "/rest/calls/company.api", "call/start_simple_call", "a/../b", "../x", "a%2Fb", "https://evil/x", "a//b", ".", "calls?x=1"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		base, err := parseBase("https://h/api/v1/")
+		require.NoError(t, err)
+		u, err := resolve(base, path, nil)
+		if err != nil {
+			require.ErrorIs(t, err, ErrPath)
+			return
+		}
+		require.Equal(t, "h", u.Host)
+		if p := strings.TrimLeft(path, "/"); p != "" && plainPath(p) {
+			assertResolvesLikeAReference(t, p)
+		}
+	})
+}
