@@ -15,4 +15,3 @@ func CPU(b *testing.B) func() {
 		}
 	}
 }
-
