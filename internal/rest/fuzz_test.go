@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"math/big"
@@ -275,5 +276,23 @@ func FuzzResolve(f *testing.F) {
 		if p := strings.TrimLeft(path, "/"); p != "" && plainPath(p) {
 			assertResolvesLikeAReference(t, p)
 		}
+	})
+}
+
+// FuzzJSON: JSON gives the bytes of an Encoder without HTML escaping,
+// without its newline, whichever way it took.
+func FuzzJSON(f *testing.F) {
+	for _, s := range []string{"Иван", "<Иван & Co>", `\u003c`, "\u2028", "\x00\x1f", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v := map[string]any{"name": s, "n": 1, "raw": json.RawMessage(`{"a":"<b>"}`)}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		require.NoError(t, enc.Encode(v))
+		got, err := JSON(v)
+		require.NoError(t, err)
+		require.Equal(t, strings.TrimSuffix(buf.String(), "\n"), string(got))
 	})
 }
