@@ -27,7 +27,7 @@ func (c *Client) prepare(st *call, req *http.Request) error {
 	if err := ctx.Err(); err != nil {
 		return err // nothing leaves after the caller gave up
 	}
-	st.attempts.Add(1)
+	first := st.attempts.Add(1) == 1
 	if c.cfg.Limiter != nil {
 		// Waited before the attempt's timeout starts, so that a busy
 		// limiter does not eat into it.
@@ -36,7 +36,12 @@ func (c *Client) prepare(st *call, req *http.Request) error {
 		}
 	}
 	if st.body != nil {
-		req.Body, _ = st.getBody()
+		if first && len(st.body) > 0 {
+			st.first.Reset(st.body) // held by the call: no allocation for the usual single attempt
+			req.Body = &st.first
+		} else {
+			req.Body, _ = st.getBody()
+		}
 		req.ContentLength = int64(len(st.body))
 		req.GetBody = st.getBody // lets net/http repeat it on a stale keep-alive connection
 	}

@@ -37,6 +37,7 @@ type call struct {
 	idempotent bool
 	body       []byte
 	getBody    func() (io.ReadCloser, error) // newBody, made once
+	first      body                          // the first attempt's body reader
 	method     string
 	u          *url.URL
 	red        *redact.Redactor
@@ -146,7 +147,13 @@ func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response
 	if err != nil {
 		return nil, err
 	}
-	st := &call{req: req, idempotent: req.idempotent(), body: req.Body, method: req.Method, u: u, red: c.Redactor()}
+	// One allocation holds the call's state and its response.
+	x := &struct {
+		st   call
+		resp Response
+	}{}
+	st := &x.st
+	st.req, st.idempotent, st.body, st.method, st.u, st.red = req, req.idempotent(), req.Body, req.Method, u, c.Redactor()
 	if st.body != nil {
 		st.getBody = st.newBody
 	}
@@ -197,10 +204,11 @@ func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response
 		// Retries ran out on a retryable status: the handler never ran.
 		st.read, st.readErr = c.readBody(resp)
 	}
-	return &Response{
+	x.resp = Response{
 		StatusCode: resp.StatusCode, Header: resp.Header, Body: st.read, Attempts: int(st.attempts.Load()),
 		call: st, c: c, stream: streamed,
-	}, nil
+	}
+	return &x.resp, nil
 }
 
 // notSent reports an attempt that could not be sent: the context ended, the
