@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,7 +158,7 @@ func New(endpoint, token string, opts ...Option) (*Client, error) {
 const endpointPath = "/sys/crm_api.wcgp"
 
 // command is one CRM → PBX command: its name and its parameters, empty ones
-// left out.
+// left out. Parameter names are unique, and neither "cmd" nor "token".
 type command struct {
 	name   string
 	params [][2]string
@@ -166,8 +167,15 @@ type command struct {
 	idempotency rest.Idempotency
 }
 
+// maxParams is the most parameters a command has (history: start, end,
+// type, limit), the capacity given to the first.
+const maxParams = 4
+
 func (c command) with(name, value string) command {
 	if value != "" {
+		if c.params == nil {
+			c.params = make([][2]string, 0, maxParams)
+		}
 		c.params = append(c.params, [2]string{name, value})
 	}
 	return c
@@ -189,13 +197,31 @@ func (c *Client) do(ctx context.Context, cmd command) (*rest.Response, error) {
 		}
 		req.Body, req.ContentType = body, rest.ContentJSON
 	default:
-		v := make(url.Values, len(cmd.params)+2)
-		v.Set("cmd", cmd.name)
-		for _, p := range cmd.params {
-			v.Set(p[0], p[1])
-		}
-		v.Set("token", c.token)
-		req.Body, req.ContentType = []byte(v.Encode()), rest.ContentForm
+		req.Body, req.ContentType = c.form(cmd), rest.ContentForm
 	}
 	return c.rest.Do(ctx, req)
+}
+
+// form is cmd with the token as url.Values.Encode writes it: sorted by
+// name, each name and value escaped by url.QueryEscape. It is written in
+// one buffer, without the map and the slices url.Values needs, since a
+// command is a few short pairs and the map cost more than the rest of the
+// body.
+func (c *Client) form(cmd command) []byte {
+	var buf [maxParams + 2][2]string
+	pairs := append(append(buf[:0], [2]string{"cmd", cmd.name}, [2]string{"token", c.token}), cmd.params...)
+	slices.SortFunc(pairs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	n := 0
+	for i := range pairs {
+		pairs[i] = [2]string{url.QueryEscape(pairs[i][0]), url.QueryEscape(pairs[i][1])}
+		n += len(pairs[i][0]) + len(pairs[i][1]) + 2
+	}
+	out := make([]byte, 0, n)
+	for i, p := range pairs {
+		if i > 0 {
+			out = append(out, '&')
+		}
+		out = append(append(append(out, p[0]...), '='), p[1]...)
+	}
+	return out
 }

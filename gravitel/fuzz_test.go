@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -484,4 +485,18 @@ func TestPhone(t *testing.T) {
 	} {
 		require.Equal(t, want, phone(in), in)
 	}
+}
+
+// FuzzForm: a command's form body is the one url.Values.Encode writes.
+func FuzzForm(f *testing.F) {
+	f.Add("makeCall", "79161234567", "admin@vats19910.gravitel.ru", "", "pbx key & co")
+	f.Add("history", "Отдел продаж", "a=b&c", "+7 916", "%zz")
+	f.Fuzz(func(t *testing.T, name, v1, v2, v3, token string) {
+		cmd := command{name: name}.with("phone", v1).with("user", v2).with("clid", v3)
+		want := url.Values{"cmd": {name}, "token": {token}}
+		for _, p := range cmd.params {
+			want.Set(p[0], p[1])
+		}
+		require.Equal(t, want.Encode(), string((&Client{token: token}).form(cmd)))
+	})
 }

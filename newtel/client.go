@@ -236,6 +236,6 @@ func (c *Client) sign(req *http.Request, body []byte) error {
 	}
 	now := c.now()
 	sg.unix.Store(now.Unix())
-	req.Header.Set("Authorization", "Bearer "+Sign(sg.method, body, now, c.accessKey, c.signKey))
+	req.Header.Set("Authorization", authorization(sg.method, body, now, c.accessKey, c.signKey))
 	return nil
 }

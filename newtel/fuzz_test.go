@@ -1,6 +1,7 @@
 package newtel
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -378,3 +379,14 @@ const (
 	accessKeyForFuzz = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071"
 	signKeyForFuzz   = "f9e8d7c6b5a4938271605f4e3d2c1b0af9e8d7c6b5a49382"
 )
+
+// FuzzEmptyArray: PHP's empty array is "[]" once every space is removed,
+// spaces inside included.
+func FuzzEmptyArray(f *testing.F) {
+	for _, s := range []string{"[]", " [ ] ", "[\n\t]", "[1]", "[][]", "[ ] [ ]", "[", "]", "", "{}", "[\u00a0]", "\x85[]"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		require.Equal(t, string(bytes.Join(bytes.Fields(b), nil)) == "[]", emptyArray(b), "%q", b)
+	})
+}

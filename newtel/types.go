@@ -137,7 +137,8 @@ func (s *looseString) UnmarshalJSON(b []byte) error {
 // emptyArray reports PHP's encoding of an empty associative array, [],
 // where an object is due.
 func emptyArray(b []byte) bool {
-	return string(bytes.Join(bytes.Fields(b), nil)) == "[]"
+	b = bytes.TrimSpace(b)
+	return len(b) >= 2 && b[0] == '[' && b[len(b)-1] == ']' && len(bytes.TrimSpace(b[1:len(b)-1])) == 0
 }
 
 // details reads data.callDetails; a call id directly under data is taken

@@ -3,10 +3,9 @@ package rest_test
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"testing"
-	"time"
 
+	"github.com/pbxkit/pbxkit/internal/benchserver"
 	"github.com/pbxkit/pbxkit/internal/rest"
 )
 
@@ -26,56 +25,61 @@ type benchMembers struct {
 	} `json:"data"`
 }
 
-// BenchmarkGetJSON compares a GET plus JSON decode through the pipeline with
-// the same request written by hand on net/http, against one loopback server.
-// Compare the two ns/op figures; the target is pipeline ≤ 1.10 × baseline.
+// BenchmarkGetJSON compares a GET plus JSON decode through the pipeline
+// (impl=sdk) with the same request written by hand on net/http
+// (impl=baseline): the same URL, User-Agent, client and server, the same
+// answer decoded into the same struct. The server runs in this process
+// (server=inproc) or in a child process (server=process), where cpu-ns/op
+// is the client's CPU alone. Target: sdk ≤ 1.10 × baseline, allocs ≤
+// baseline + 8.
+//
+//	go test -run '^$' -bench GetJSON -count 10 -cpu 2 ./internal/rest/ | benchstat -col /impl -
 func BenchmarkGetJSON(b *testing.B) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(benchPayload))
-	}))
-	defer srv.Close()
-	transport := &http.Transport{MaxIdleConnsPerHost: 4}
-	defer transport.CloseIdleConnections()
-	httpClient := &http.Client{Transport: transport, Timeout: 10 * time.Second}
-
-	b.Run("baseline", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			req, err := http.NewRequestWithContext(b.Context(), http.MethodGet, srv.URL+"/api/v1/members", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			req.Header.Set("User-Agent", rest.UserAgent)
-			resp, err := httpClient.Do(req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var out benchMembers
-			err = json.NewDecoder(resp.Body).Decode(&out)
-			resp.Body.Close()
-			if err != nil || resp.StatusCode != http.StatusOK || len(out.Data.Members) != 3 {
-				b.Fatal(err, resp.StatusCode)
-			}
-		}
-	})
-
-	b.Run("pipeline", func(b *testing.B) {
-		c, err := rest.New(rest.Config{Vendor: "bench", BaseURL: srv.URL + "/api/v1/", HTTPClient: httpClient})
-		if err != nil {
-			b.Fatal(err)
-		}
-		req := &rest.Request{Method: http.MethodGet, Path: "members"}
-		b.ReportAllocs()
-		for b.Loop() {
-			resp, err := c.Do(b.Context(), req)
-			if err != nil {
-				b.Fatal(err)
-			}
-			var out benchMembers
-			if err := resp.DecodeJSON(&out); err != nil || len(out.Data.Members) != 3 {
-				b.Fatal(err)
-			}
-		}
-	})
+	routes := []benchserver.Route{{Header: map[string]string{"Content-Type": "application/json"}, Body: benchPayload}}
+	for _, mode := range benchserver.Modes {
+		b.Run("server="+string(mode), func(b *testing.B) {
+			base := benchserver.Start(b, mode, routes)
+			hc := benchserver.Client(b)
+			b.Run("impl=baseline", func(b *testing.B) {
+				b.ReportAllocs()
+				defer benchserver.CPU(b)()
+				for b.Loop() {
+					req, err := http.NewRequestWithContext(b.Context(), http.MethodGet, base+"/api/v1/members", nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					req.Header.Set("User-Agent", rest.UserAgent)
+					resp, err := hc.Do(req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					var out benchMembers
+					err = json.NewDecoder(resp.Body).Decode(&out)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != http.StatusOK || len(out.Data.Members) != 3 {
+						b.Fatal(err, resp.StatusCode)
+					}
+				}
+			})
+			b.Run("impl=sdk", func(b *testing.B) {
+				c, err := rest.New(rest.Config{Vendor: "bench", BaseURL: base + "/api/v1/", HTTPClient: hc})
+				if err != nil {
+					b.Fatal(err)
+				}
+				req := &rest.Request{Method: http.MethodGet, Path: "members"}
+				b.ReportAllocs()
+				defer benchserver.CPU(b)()
+				for b.Loop() {
+					resp, err := c.Do(b.Context(), req)
+					if err != nil {
+						b.Fatal(err)
+					}
+					var out benchMembers
+					if err := resp.DecodeJSON(&out); err != nil || len(out.Data.Members) != 3 {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
 }

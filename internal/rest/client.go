@@ -68,11 +68,12 @@ type Config struct {
 
 // Client sends requests through the pipeline. It is safe for concurrent use.
 type Client struct {
-	cfg   Config
-	base  *url.URL
-	retry *retryablehttp.Client
-	log   *slog.Logger
-	red   atomic.Pointer[redact.Redactor] // swapped by Conceal
+	cfg       Config
+	base      *url.URL
+	retry     *retryablehttp.Client
+	log       *slog.Logger
+	red       atomic.Pointer[redact.Redactor] // swapped by Conceal
+	userAgent []string                        // the header's value, shared by every request
 
 	learnedMu sync.Mutex
 	learned   []string // secrets learned at run time, newest last
@@ -120,20 +121,14 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{cfg: cfg, base: base, log: log.With("vendor", cfg.Vendor)}
+	c := &Client{cfg: cfg, base: base, log: log.With("vendor", cfg.Vendor), userAgent: []string{cfg.UserAgent}}
 	c.red.Store(cfg.Redactor)
 
-	inner := NoRedirects(cfg.HTTPClient)
-	next := inner.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
-	inner.Transport = &attemptTransport{c: c, next: next}
-
 	// Every field is set on purpose: retryablehttp's defaults log to stderr,
-	// retry POSTs, cap nothing and drop the last response.
+	// retry POSTs, cap nothing and drop the last response. The HTTP client
+	// keeps the caller's Transport: see prepare.
 	c.retry = &retryablehttp.Client{
-		HTTPClient:   inner,
+		HTTPClient:   NoRedirects(cfg.HTTPClient),
 		Logger:       nil, // we log ourselves, redacted; its own lines would leak query tokens
 		RetryWaitMin: cfg.RetryWaitMin,
 		RetryWaitMax: cfg.RetryWaitMax,
@@ -141,6 +136,7 @@ func New(cfg Config) (*Client, error) {
 		CheckRetry:   c.checkRetry,
 		Backoff:      backoff,
 		ErrorHandler: keepLastResponse,
+		PrepareRetry: c.prepareRetry,
 	}
 	return c, nil
 }

@@ -30,11 +30,14 @@ type Response struct {
 	stream io.ReadCloser // Download's unread 2xx body
 }
 
-// call is the state of one Do, carried to the transport and the retry policy
-// through the request's context.
+// call is the state of one Do, carried to the retry hooks through the
+// request's context.
 type call struct {
+	req        *Request
 	idempotent bool
 	body       []byte
+	getBody    func() (io.ReadCloser, error) // newBody, made once
+	first      body                          // the first attempt's body reader
 	method     string
 	u          *url.URL
 	red        *redact.Redactor
@@ -42,6 +45,12 @@ type call struct {
 	// reached is set once an attempt may have reached the vendor: it got an
 	// answer other than 429, or failed after the connection was made.
 	reached atomic.Bool
+	// The retry hooks run on Do's goroutine, one after the other:
+	// start is when the last attempt was sent, reported the last attempt
+	// whose outcome was recorded, prepErr why a retry could not be sent.
+	start    time.Time
+	reported int32
+	prepErr  error
 	// redacted is u for logs and errors, made only when one needs it: the
 	// redactor's patterns cost more than a loopback request's parsing.
 	redactOnce sync.Once
@@ -138,22 +147,31 @@ func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response
 	if err != nil {
 		return nil, err
 	}
-	st := &call{idempotent: req.idempotent(), body: req.Body, method: req.Method, u: u, red: c.Redactor()}
+	// One allocation holds the call's state and its response.
+	x := &struct {
+		st   call
+		resp Response
+	}{}
+	st := &x.st
+	st.req, st.idempotent, st.body, st.method, st.u, st.red = req, req.idempotent(), req.Body, req.Method, u, c.Redactor()
+	if st.body != nil {
+		st.getBody = st.newBody
+	}
 	ctx = context.WithValue(ctx, callKey{}, st)
 
-	var body any
-	if req.Body != nil {
-		body = req.Body
-	}
-	rr, err := retryablehttp.NewRequestWithContext(ctx, req.Method, u.String(), body)
+	hr, err := http.NewRequestWithContext(ctx, req.Method, u.String(), nil)
 	if err != nil {
 		return nil, c.Redactor().Error(fmt.Errorf("%s: build request: %w", c.cfg.Vendor, err))
 	}
-	for k, vs := range req.Header {
-		rr.Header[k] = vs
+	hr.Header = c.header(req)
+	// Wrapped without a body, so that go-retryablehttp leaves the body to
+	// prepare, which gives each attempt a reader of its own.
+	rr, err := retryablehttp.FromRequest(hr)
+	if err != nil {
+		return nil, c.Redactor().Error(fmt.Errorf("%s: build request: %w", c.cfg.Vendor, err))
 	}
-	if req.ContentType != "" && req.Body != nil {
-		rr.Header.Set("Content-Type", req.ContentType)
+	if err := c.prepare(st, hr); err != nil {
+		return nil, c.notSent(ctx, st, err)
 	}
 	var streamed io.ReadCloser
 	rr.SetResponseHandler(func(resp *http.Response) error {
@@ -166,6 +184,12 @@ func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response
 	})
 
 	resp, err := c.retry.Do(rr)
+	if st.prepErr != nil {
+		if resp != nil {
+			_ = resp.Body.Close() // the last attempt's, drained already
+		}
+		return nil, c.notSent(ctx, st, st.prepErr)
+	}
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			if st.ambiguous() {
@@ -180,10 +204,24 @@ func (c *Client) send(ctx context.Context, req *Request, stream bool) (*Response
 		// Retries ran out on a retryable status: the handler never ran.
 		st.read, st.readErr = c.readBody(resp)
 	}
-	return &Response{
+	x.resp = Response{
 		StatusCode: resp.StatusCode, Header: resp.Header, Body: st.read, Attempts: int(st.attempts.Load()),
 		call: st, c: c, stream: streamed,
-	}, nil
+	}
+	return &x.resp, nil
+}
+
+// notSent reports an attempt that could not be sent: the context ended, the
+// rate limiter or the signer failed. An earlier attempt may still have
+// reached the vendor.
+func (c *Client) notSent(ctx context.Context, st *call, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		if st.ambiguous() {
+			return &voip.APIError{Vendor: c.cfg.Vendor, Method: st.method, URL: st.url(), Err: ctxErr, Ambiguous: true}
+		}
+		return ctxErr
+	}
+	return c.Redactor().Error(fmt.Errorf("%s: %w", c.cfg.Vendor, err))
 }
 
 // finish reports a body that could not be read, then runs the vendor's Check.

@@ -38,8 +38,8 @@
 //
 // # Signing
 //
-// [Config].Sign runs on every attempt, inside the transport under the retry
-// layer, with the exact bytes that are sent. A time-based token (New-Tel) is
+// [Config].Sign runs on every attempt, right before it is sent, with the
+// exact bytes that are sent. A time-based token (New-Tel) is
 // therefore fresh on a retry.
 //
 // # Redaction

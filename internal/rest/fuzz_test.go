@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"math/big"
@@ -254,5 +255,44 @@ func FuzzCheckStatus(f *testing.F) {
 		if location == seedLocation {
 			require.False(t, bytes.Contains([]byte(e.Error()), []byte("s3cr3t")), "the Location's token leaked: %v", e)
 		}
+	})
+}
+
+// FuzzResolve: resolve never panics, takes no path out of the base URL, and
+// its shortcut for plain paths gives what resolving the reference gives.
+func FuzzResolve(f *testing.F) {
+	for _, p := range []string{"calls", "/rest/calls/company.api", "call/start_simple_call", "a/../b", "../x", "a%2Fb", "https://evil/x", "a//b", ".", "calls?x=1"} {
+		f.Add(p)
+	}
+	f.Fuzz(func(t *testing.T, path string) {
+		base, err := parseBase("https://h/api/v1/")
+		require.NoError(t, err)
+		u, err := resolve(base, path, nil)
+		if err != nil {
+			require.ErrorIs(t, err, ErrPath)
+			return
+		}
+		require.Equal(t, "h", u.Host)
+		if p := strings.TrimLeft(path, "/"); p != "" && plainPath(p) {
+			assertResolvesLikeAReference(t, p)
+		}
+	})
+}
+
+// FuzzJSON: JSON gives the bytes of an Encoder without HTML escaping,
+// without its newline, whichever way it took.
+func FuzzJSON(f *testing.F) {
+	for _, s := range []string{"Иван", "<Иван & Co>", `\u003c`, "\u2028", "\x00\x1f", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v := map[string]any{"name": s, "n": 1, "raw": json.RawMessage(`{"a":"<b>"}`)}
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		require.NoError(t, enc.Encode(v))
+		got, err := JSON(v)
+		require.NoError(t, err)
+		require.Equal(t, strings.TrimSuffix(buf.String(), "\n"), string(got))
 	})
 }

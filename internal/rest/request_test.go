@@ -36,6 +36,35 @@ func TestResolveKeepsThePathPrefix(t *testing.T) {
 	}
 }
 
+// TestPlainPathResolvesLikeAReference: the shortcut for plain paths gives
+// what resolving the reference gives, and takes no other path.
+func TestPlainPathResolvesLikeAReference(t *testing.T) {
+	t.Parallel()
+	for _, p := range []string{"calls", "calls/active/v3", "rest/calls/company.api", "call/start_simple_call", "a~b/c-d/...", ".x/y."} {
+		assert.True(t, plainPath(p), p)
+		assertResolvesLikeAReference(t, p)
+	}
+	for _, p := range []string{"", ".", "..", "a/./b", "a/../b", "a//b", "a/", "a b", "a%2Fb", "a:b", "a?b", "a#b", "a;b", "Иван"} {
+		assert.False(t, plainPath(p), p)
+	}
+}
+
+// assertResolvesLikeAReference checks resolve against resolveReference for
+// path, on bases with and without a trailing slash and a query.
+func assertResolvesLikeAReference(t *testing.T, path string) {
+	t.Helper()
+	for _, raw := range []string{"https://h", "https://h/", "https://h/api", "https://h/api/v1/", "https://u:p@h:8443/api/?v=5"} {
+		base, err := parseBase(raw)
+		require.NoError(t, err)
+		want, err := resolveReference(base, path)
+		require.NoError(t, err)
+		got, err := resolve(base, path, nil)
+		require.NoError(t, err)
+		assert.Equal(t, want.String(), got.String(), "%s + %s", raw, path)
+		assert.Equal(t, *want, *got, "%s + %s", raw, path)
+	}
+}
+
 func TestResolveRefusesEscapes(t *testing.T) {
 	t.Parallel()
 	base, err := parseBase("https://h/api/")

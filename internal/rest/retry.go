@@ -17,10 +17,11 @@ import (
 // checkRetry is the retry policy; see the package doc. err with a non-nil
 // resp is a body that could not be read after the status arrived.
 func (c *Client) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	st := callFrom(ctx)
+	c.attempted(ctx, st, resp, err)
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return false, ctxErr
 	}
-	st := callFrom(ctx)
 	retry, reason := decide(st.idempotent, resp, err)
 	if retry {
 		attempt := int(st.attempts.Load())

@@ -98,3 +98,63 @@ func TestHeadersAndUserAgent(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, rest.ContentForm, h.Get("Content-Type"))
 }
+
+// TestRetryStartsFromUnsignedHeaders: a signer that adds to a header (a
+// cookie) finds on each attempt the request's own headers, not the last
+// attempt's signed ones, and the caller's Header is never written to.
+func TestRetryStartsFromUnsignedHeaders(t *testing.T) {
+	t.Parallel()
+	var (
+		mu  sync.Mutex
+		got [][]string
+	)
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Values("X-Sig"))
+		n := len(got)
+		mu.Unlock()
+		if n < 3 {
+			http.Error(w, "again", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	c := newClient(t, srv.URL, func(cfg *rest.Config) {
+		cfg.Sign = func(req *http.Request, _ []byte) error {
+			req.Header.Add("X-Sig", "signed")
+			return nil
+		}
+	})
+	own := http.Header{"X-Sig": make([]string, 1, 4)}
+	own["X-Sig"][0] = "own"
+	resp, err := c.Do(t.Context(), &rest.Request{Method: http.MethodGet, Path: "x", Header: own})
+	require.NoError(t, err)
+	assert.Equal(t, 3, resp.Attempts)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, [][]string{{"own", "signed"}, {"own", "signed"}, {"own", "signed"}}, got)
+	assert.Equal(t, []string{"own"}, own["X-Sig"], "the caller's header is not written to")
+	assert.Empty(t, own["X-Sig"][:2][1], "nor its spare capacity")
+}
+
+// TestSignErrorOnARetry: a retry that cannot be signed ends the call with
+// the signer's error, not with the last attempt's response.
+func TestSignErrorOnARetry(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "again", http.StatusServiceUnavailable)
+	})
+	var calls atomic.Int32
+	c := newClient(t, srv.URL, func(cfg *rest.Config) {
+		cfg.Sign = func(*http.Request, []byte) error {
+			if calls.Add(1) > 1 {
+				return assert.AnError
+			}
+			return nil
+		}
+	})
+	resp, err := c.Do(t.Context(), &rest.Request{Method: http.MethodGet, Path: "x"})
+	assert.Nil(t, resp)
+	assert.ErrorIs(t, err, assert.AnError)
+	assert.Equal(t, int32(1), srv.hits.Load(), "the unsigned retry is not sent")
+}
