@@ -36,6 +36,7 @@ type Stream[T any] struct {
 
 	ctx    context.Context // the stream's life; cancelled by Close
 	cancel context.CancelFunc
+	leave  func()        // counts the stream out of its Pacer
 	done   chan struct{} // closed once every goroutine has ended
 
 	events  chan T
@@ -76,7 +77,7 @@ func Start[T any](ctx context.Context, cfg Config[T]) (*Stream[T], error) {
 	}
 	s := newStream(ctx, cfg)
 	if err := ctx.Err(); err != nil {
-		s.cancel()
+		s.abort()
 		return nil, err // nothing was dialled
 	}
 	ws, err := s.connect(false)
@@ -85,20 +86,20 @@ func Start[T any](ctx context.Context, cfg Config[T]) (*Stream[T], error) {
 		go s.run(ws, nil)
 		return s, nil
 	case ctx.Err() != nil:
-		s.cancel()
+		s.abort()
 		return nil, ctx.Err()
 	case cfg.KeepTrying && !isPermanent(err):
 		s.log.Warn("wsstream: first connection failed, retrying", slog.String("url", s.url), slog.Any("err", err))
 		go s.run(nil, err)
 		return s, nil
 	}
-	s.cancel()
+	s.abort()
 	s.log.Warn("wsstream: first connection failed", slog.String("url", s.url), slog.Any("err", err))
 	return nil, err
 }
 
-// newStream builds the stream of a normalized cfg, not connected yet. It
-// must be cancelled.
+// newStream builds the stream of a normalized cfg, not connected yet, and
+// counts it in its Pacer. It must be ended by run or abort.
 func newStream[T any](ctx context.Context, cfg Config[T]) *Stream[T] {
 	red := cfg.Redactor.With(secretsIn(cfg.Redactor, cfg.URL, cfg.Header)...)
 	s := &Stream[T]{
@@ -112,7 +113,14 @@ func newStream[T any](ctx context.Context, cfg Config[T]) *Stream[T] {
 	}
 	s.emit = s.push
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.leave = cfg.Pacer.join()
 	return s
+}
+
+// abort releases a stream whose run never started.
+func (s *Stream[T]) abort() {
+	s.cancel()
+	s.leave()
 }
 
 // Events delivers the decoded events in order. It is closed when the stream
@@ -183,10 +191,15 @@ func (s *Stream[T]) Close() error {
 	return nil
 }
 
-// connect dials and runs OnConnect, both under ConnectTimeout, and makes
-// the connection the current one. On failure the socket is closed and the
-// error is redacted.
+// connect waits for the Pacer's turn, then dials and runs OnConnect, both
+// under ConnectTimeout, and makes the connection the current one. The turn
+// is waited first so that a queue at the Pacer never eats into
+// ConnectTimeout. On failure the socket is closed and the error is
+// redacted; a stream stopped while waiting gives its context's error.
 func (s *Stream[T]) connect(reconnect bool) (*websocket.Conn, error) {
+	if !s.cfg.Pacer.wait(s.ctx, s.cfg.sleep) {
+		return nil, s.ctx.Err()
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.ConnectTimeout)
 	defer cancel()
 	ws, resp, err := s.cfg.Dial(ctx, s.cfg.URL, &websocket.DialOptions{
@@ -238,7 +251,9 @@ func (s *Stream[T]) run(ws *websocket.Conn, firstErr error) {
 		gap   bool // false only for a first attempt that connected
 	)
 	if ws == nil {
-		fails, gap = 1, true
+		// A first attempt that failed: the next wait is a backoff, not the
+		// spread of a fleet that lost a healthy server.
+		fails, gap, exp = 1, true, 1
 		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: firstErr, Attempt: fails})
 		if ws = s.reconnect(&fails, &exp); ws == nil {
 			return
@@ -250,15 +265,15 @@ func (s *Stream[T]) run(ws *websocket.Conn, firstErr error) {
 		gap, fails = true, 0
 
 		start := time.Now()
-		err := s.serve(ws)
+		frames, err := s.serve(ws)
 		if s.ctx.Err() != nil {
 			return
 		}
 		lived := time.Since(start)
-		if lived >= s.cfg.HealthyAfter {
+		if healthy(lived, frames, s.cfg.HealthyAfter) {
 			exp = 0
 		}
-		s.log.Warn("wsstream: disconnected", slog.Any("err", err), slog.Duration("lived", lived))
+		s.log.Warn("wsstream: disconnected", slog.Any("err", err), slog.Duration("lived", lived), slog.Uint64("frames", frames))
 		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: err})
 		if ws = s.reconnect(&fails, &exp); ws == nil {
 			return
@@ -266,15 +281,36 @@ func (s *Stream[T]) run(ws *websocket.Conn, firstErr error) {
 	}
 }
 
+// healthy reports whether a connection proved the server well: it stayed
+// up for healthyAfter, or it delivered a data message. Either resets the
+// backoff, so every server restart is met the same way; a server that
+// accepts and drops at once, saying nothing, is still backed off.
+func healthy(lived time.Duration, frames uint64, healthyAfter time.Duration) bool {
+	return lived >= healthyAfter || frames > 0
+}
+
+// waitCeil is the longest wait before reconnect attempt exp. Exponent 0 is
+// the first attempt after a healthy connection dropped: the wait is drawn
+// over the Pacer's spread (at least BackoffMin), so that the streams of a
+// restarted server reach the Pacer at about the rate it lets them through,
+// rather than all queue at once. Later ones back off: min(BackoffMax,
+// BackoffMin·2ᵉˣᵖ).
+func (s *Stream[T]) waitCeil(exp int) time.Duration {
+	if exp == 0 {
+		return max(s.cfg.BackoffMin, s.cfg.Pacer.Spread())
+	}
+	return backoffCeil(exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
+}
+
 // reconnect waits and dials until a connection is up, and returns it; or
 // nil once the stream is closed or a permanent error stopped it. fails and
 // exp carry the failure count and the backoff exponent across calls.
 func (s *Stream[T]) reconnect(fails, exp *int) *websocket.Conn {
 	for {
-		wait := backoff(*exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
+		wait := s.cfg.jitter(s.waitCeil(*exp))
 		*exp = min(*exp+1, 64) // beyond this the cap rules anyway
 		s.log.Warn("wsstream: reconnecting", slog.Duration("wait", wait), slog.Int("failed_attempts", *fails))
-		if !sleep(s.ctx, wait) {
+		if !s.cfg.sleep(s.ctx, wait) {
 			return nil
 		}
 		ws, err := s.connect(true)
@@ -306,6 +342,7 @@ func (s *Stream[T]) stop(err error, fails int) {
 // closed, so a consumer that sees the close can read Err.
 func (s *Stream[T]) finish() {
 	s.cancel()
+	s.leave()
 	close(s.events)
 	close(s.notices)
 	s.log.Debug("wsstream: stopped", slog.Uint64("dropped", s.dropped.Load()), slog.Uint64("malformed", s.malformed.Load()))
@@ -313,8 +350,9 @@ func (s *Stream[T]) finish() {
 }
 
 // serve reads ws on the calling goroutine while a keeper goroutine pings it
-// and closes it on shutdown. It returns, redacted, why the connection ended.
-func (s *Stream[T]) serve(ws *websocket.Conn) error {
+// and closes it on shutdown. It returns how many data messages it read and,
+// redacted, why the connection ended.
+func (s *Stream[T]) serve(ws *websocket.Conn) (uint64, error) {
 	var (
 		wg   sync.WaitGroup
 		dead error // set by the keeper when a ping fails; read after wg.Wait
@@ -334,7 +372,7 @@ func (s *Stream[T]) serve(ws *websocket.Conn) error {
 		err = dead
 	}
 	s.log.Debug("wsstream: connection ended", slog.Uint64("frames", frames), slog.Int("close_status", int(websocket.CloseStatus(err))))
-	return s.red.Error(fmt.Errorf("%s: connection lost: %w", s.cfg.Vendor, err))
+	return frames, s.red.Error(fmt.Errorf("%s: connection lost: %w", s.cfg.Vendor, err))
 }
 
 func (s *Stream[T]) setConn(ws *websocket.Conn) {
