@@ -289,17 +289,29 @@ func healthy(lived time.Duration, frames uint64, healthyAfter time.Duration) boo
 	return lived >= healthyAfter || frames > 0
 }
 
+// pacedSpacing is the Pacer spread from which the Pacer alone protects a
+// server that is down: when every stream retries, each gets a turn about
+// once per spread, so at most twice in 10 s.
+const pacedSpacing = 5 * time.Second
+
 // waitCeil is the longest wait before reconnect attempt exp. Exponent 0 is
 // the first attempt after a healthy connection dropped: the wait is drawn
 // over the Pacer's spread (at least BackoffMin), so that the streams of a
 // restarted server reach the Pacer at about the rate it lets them through,
 // rather than all queue at once. Later ones back off: min(BackoffMax,
-// BackoffMin·2ᵉˣᵖ).
+// BackoffMin·2ᵉˣᵖ), but no longer than a spread of pacedSpacing or more:
+// that Pacer already spaces the attempts, and a longer backoff would only
+// hold the fleet's last streams back long after the server returned.
 func (s *Stream[T]) waitCeil(exp int) time.Duration {
+	spread := s.cfg.Pacer.Spread()
 	if exp == 0 {
-		return max(s.cfg.BackoffMin, s.cfg.Pacer.Spread())
+		return max(s.cfg.BackoffMin, spread)
 	}
-	return backoffCeil(exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
+	ceil := backoffCeil(exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
+	if spread >= pacedSpacing {
+		ceil = min(ceil, spread)
+	}
+	return ceil
 }
 
 // reconnect waits and dials until a connection is up, and returns it; or
