@@ -240,45 +240,58 @@ func (s *Stream[T]) onConnect(ctx context.Context, c *Conn) (err error) {
 }
 
 // run owns the stream after Start: it serves ws, then reconnects until the
-// stream is closed or a permanent error stops it. It is also the reader
-// goroutine of every connection. A nil ws is a first attempt that failed
-// with firstErr: run starts by reconnecting.
+// stream is closed or a permanent error stops it. A nil ws is a first
+// attempt that failed with firstErr: run starts by reconnecting.
 func (s *Stream[T]) run(ws *websocket.Conn, firstErr error) {
-	defer s.finish()
-	var (
-		fails int  // failed attempts in a row, for notices and logs
-		exp   int  // backoff exponent, reset only by a healthy connection
-		gap   bool // false only for a first attempt that connected
-	)
+	var lc lifecycle
 	if ws == nil {
 		// A first attempt that failed: the next wait is a backoff, not the
 		// spread of a fleet that lost a healthy server.
-		fails, gap, exp = 1, true, 1
-		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: firstErr, Attempt: fails})
-		if ws = s.reconnect(&fails, &exp); ws == nil {
+		lc = lifecycle{fails: 1, gap: true, exp: 1}
+		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: firstErr, Attempt: lc.fails})
+		if ws = s.reconnect(&lc.fails, &lc.exp); ws == nil {
+			s.finish()
 			return
 		}
 	}
-	for {
-		s.log.Info("wsstream: connected", slog.String("url", s.url), slog.Bool("gap", gap), slog.Int("failed_attempts", fails))
-		s.notify(voip.Notice{Kind: voip.NoticeConnected, Gap: gap, Attempt: fails})
-		gap, fails = true, 0
+	s.live(ws, lc)
+}
 
-		start := time.Now()
-		frames, err := s.serve(ws)
-		if s.ctx.Err() != nil {
-			return
-		}
-		lived := time.Since(start)
-		if healthy(lived, frames, s.cfg.HealthyAfter) {
-			exp = 0
-		}
-		s.log.Warn("wsstream: disconnected", slog.Any("err", err), slog.Duration("lived", lived), slog.Uint64("frames", frames))
-		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: err})
-		if ws = s.reconnect(&fails, &exp); ws == nil {
-			return
-		}
+// lifecycle is what the reconnect loop carries from one connection to the
+// next.
+type lifecycle struct {
+	fails int  // failed attempts in a row, for notices and logs
+	exp   int  // backoff exponent, reset only by a healthy connection
+	gap   bool // false only for a first attempt that connected
+}
+
+// live is the reader goroutine of one connection. When the connection is
+// lost it reconnects, and hands the new connection to a goroutine of its
+// own before it ends: an idle stream's reader then never keeps the stack
+// that dialling and error handling grew (8 KiB more a stream after a
+// reconnect, which the garbage collector does not shrink back).
+func (s *Stream[T]) live(ws *websocket.Conn, lc lifecycle) {
+	s.log.Info("wsstream: connected", slog.String("url", s.url), slog.Bool("gap", lc.gap), slog.Int("failed_attempts", lc.fails))
+	s.notify(voip.Notice{Kind: voip.NoticeConnected, Gap: lc.gap, Attempt: lc.fails})
+	lc.gap, lc.fails = true, 0
+
+	start := time.Now()
+	frames, err := s.serve(ws)
+	if s.ctx.Err() != nil {
+		s.finish()
+		return
 	}
+	lived := time.Since(start)
+	if healthy(lived, frames, s.cfg.HealthyAfter) {
+		lc.exp = 0
+	}
+	s.log.Warn("wsstream: disconnected", slog.Any("err", err), slog.Duration("lived", lived), slog.Uint64("frames", frames))
+	s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: err})
+	if ws = s.reconnect(&lc.fails, &lc.exp); ws == nil {
+		s.finish()
+		return
+	}
+	go s.live(ws, lc)
 }
 
 // healthy reports whether a connection proved the server well: it stayed
@@ -416,7 +429,7 @@ func (s *Stream[T]) keep(ws *websocket.Conn, stop <-chan struct{}) error {
 			return nil
 		case <-tick:
 			// The reader answers nothing here: Ping needs it running to see
-			// the pong, which it is, on the run goroutine.
+			// the pong, which it is, on the connection's live goroutine.
 			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PongTimeout)
 			err := ws.Ping(ctx)
 			cancel()
@@ -526,7 +539,7 @@ func (s *Stream[T]) push(ev T) {
 }
 
 // notify sends a notice, dropping the oldest unread one when the channel is
-// full: notices must never block the reader. Only the run goroutine calls
+// full: notices must never block the reader. Only the live goroutine calls
 // it, so the loop always ends.
 func (s *Stream[T]) notify(n voip.Notice) {
 	n.At = time.Now().UTC()
