@@ -37,7 +37,7 @@ var hubOptions = []phonet.StreamOption{
 func TestHubWatchesAThousandManagers(t *testing.T) {
 	t.Parallel()
 	const n = 1000
-	srv, c := newEmulator(t)
+	srv, c := newEmulator(t, phonet.WithDialRate(4000, 100))
 	exts := manyUsers(srv, n)
 	hub, err := c.Watch(t.Context(), append(exts, "", exts[0]), hubOptions...)
 	require.NoError(t, err)

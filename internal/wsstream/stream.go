@@ -374,24 +374,14 @@ func (s *Stream[T]) finish() {
 	close(s.done)
 }
 
-// serve reads ws on the calling goroutine while a keeper goroutine pings it
-// and closes it on shutdown. It returns how many data messages it read and,
+// serve reads ws on the calling goroutine while a keeper pings it and
+// closes it on shutdown. It returns how many data messages it read and,
 // redacted, why the connection ended.
 func (s *Stream[T]) serve(ws *websocket.Conn) (uint64, error) {
-	var (
-		wg   sync.WaitGroup
-		dead error // set by the keeper when a ping fails; read after wg.Wait
-		stop = make(chan struct{})
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		dead = s.keep(ws, stop)
-	}()
+	k := keep(s.ctx, ws, s.cfg.PingInterval, s.cfg.PongTimeout)
 	frames, err := s.read(ws)
 	s.setConn(nil)
-	close(stop)
-	wg.Wait()
+	dead := k.stop()
 	_ = ws.CloseNow() // whatever ended the reader, the socket is done
 	if dead != nil {
 		err = dead
@@ -404,50 +394,6 @@ func (s *Stream[T]) setConn(ws *websocket.Conn) {
 	s.mu.Lock()
 	s.conn = ws
 	s.mu.Unlock()
-}
-
-// keep is the per-connection keeper. It pings every PingInterval and, when a
-// pong is late, declares the connection dead and closes it, which ends the
-// reader: that is how a half-open connection (the peer vanished without a
-// FIN) is noticed. When the stream stops it closes the connection politely.
-// It returns the ping failure, or nil.
-func (s *Stream[T]) keep(ws *websocket.Conn, stop <-chan struct{}) error {
-	var tick <-chan time.Time
-	if s.cfg.PingInterval > 0 {
-		t := time.NewTicker(s.cfg.PingInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-stop:
-			return nil
-		case <-s.ctx.Done():
-			if err := ws.Close(websocket.StatusNormalClosure, ""); err != nil {
-				_ = ws.CloseNow()
-			}
-			return nil
-		case <-tick:
-			// The reader answers nothing here: Ping needs it running to see
-			// the pong, which it is, on the connection's live goroutine.
-			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PongTimeout)
-			err := ws.Ping(ctx)
-			cancel()
-			if err == nil {
-				continue
-			}
-			select {
-			case <-stop: // the reader already ended; the ping failed because of that
-				return nil
-			default:
-			}
-			if s.ctx.Err() != nil {
-				continue // the ctx.Done case closes politely
-			}
-			_ = ws.CloseNow()
-			return fmt.Errorf("no pong within %v: %w", s.cfg.PongTimeout, err)
-		}
-	}
 }
 
 // read is the connection's only reader. Its context never expires: in
