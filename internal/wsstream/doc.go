@@ -51,7 +51,10 @@
 // of a tenth of that. After a restart of a server with 10,000 streams, all
 // are back in about 12 s, no second sees more than a tenth of them, and
 // while the server is down it sees at most one attempt per stream every
-// 12 s. [NewFixedPacer] sets a rate that does not scale.
+// 12 s. A turn woken more than 100 ms late (the process was held off the
+// CPU) is traded once for a new one, so that a stall of the client does not
+// reach the server as a burst. [NewFixedPacer] sets a rate that does not
+// scale.
 //
 // # Permanent errors
 //

@@ -24,6 +24,13 @@ const (
 	DefaultMinDialRate = 100
 )
 
+// lateTurn is how late a turn may be taken. A process held off the CPU
+// (a busy machine, a long collection) wakes every stream whose turn passed
+// meanwhile at once; a stream later than this takes a new turn instead,
+// behind the others, so that a stall of the client never becomes a burst
+// at the server. 100 ms bunch at most a tenth of a second's turns.
+const lateTurn = 100 * time.Millisecond
+
 // A Pacer paces the connection attempts of every stream that shares it,
 // first ones and reconnects: one token bucket for a set of streams that
 // talk to the same server, so that a server restart does not turn into a
@@ -37,6 +44,7 @@ const (
 type Pacer struct {
 	fixed bool // the rate was given: it does not scale
 	lim   *rate.Limiter
+	now   func() time.Time // the clock; tests replace it
 
 	mu      sync.Mutex
 	streams int
@@ -46,7 +54,7 @@ type Pacer struct {
 // may dial at max(DefaultMinDialRate, n / DefaultReturnWindow) a second,
 // with bursts of a tenth of that (at least one).
 func NewPacer() *Pacer {
-	p := &Pacer{lim: rate.NewLimiter(DefaultMinDialRate, DefaultMinDialRate/10)}
+	p := &Pacer{lim: rate.NewLimiter(DefaultMinDialRate, DefaultMinDialRate/10), now: time.Now}
 	p.retune()
 	return p
 }
@@ -57,7 +65,7 @@ func NewFixedPacer(perSecond float64, burst int) (*Pacer, error) {
 	if perSecond <= 0 || burst <= 0 {
 		return nil, fmt.Errorf("wsstream: NewFixedPacer(%v, %d): both must be positive", perSecond, burst)
 	}
-	return &Pacer{fixed: true, lim: rate.NewLimiter(rate.Limit(perSecond), burst)}, nil
+	return &Pacer{fixed: true, lim: rate.NewLimiter(rate.Limit(perSecond), burst), now: time.Now}, nil
 }
 
 // scaledRate is a scaling pacer's rate and burst for n streams.
@@ -131,12 +139,18 @@ func (p *Pacer) delay(now time.Time) (time.Duration, func()) {
 }
 
 // wait waits for the stream's turn with sleep, and reports whether it came;
-// false means ctx ended first, and the turn was given back.
+// false means ctx ended first, and the turn was given back. A turn woken
+// more than lateTurn after its time is traded, once, for a new one.
 func (p *Pacer) wait(ctx context.Context, sleep func(context.Context, time.Duration) bool) bool {
-	d, cancel := p.delay(time.Now())
-	if sleep(ctx, d) {
-		return true
+	for retake := true; ; retake = false {
+		now := p.now()
+		d, cancel := p.delay(now)
+		if !sleep(ctx, d) {
+			cancel()
+			return false
+		}
+		if !retake || p.now().Sub(now.Add(d)) <= lateTurn {
+			return true
+		}
 	}
-	cancel()
-	return false
 }

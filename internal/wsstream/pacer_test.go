@@ -408,3 +408,45 @@ func TestAStreamStoppedAtThePacerGivesItsTurnBack(t *testing.T) {
 	stop()
 	assert.False(t, p.wait(ctx, sleep))
 }
+
+func TestATurnWokenLateIsTakenAgainOnce(t *testing.T) {
+	t.Parallel()
+	p, err := NewFixedPacer(10, 1)
+	require.NoError(t, err)
+	clock := time.Unix(1_700_000_000, 0)
+	p.now = func() time.Time { return clock }
+	var (
+		waits  []time.Duration
+		stalls []time.Duration // how much longer than asked each sleep takes
+	)
+	sleep := func(_ context.Context, d time.Duration) bool {
+		waits = append(waits, d)
+		clock = clock.Add(d)
+		if len(stalls) > 0 {
+			clock = clock.Add(stalls[0])
+			stalls = stalls[1:]
+		}
+		return true
+	}
+
+	// On time: one turn each, 100 ms apart.
+	require.True(t, p.wait(t.Context(), sleep))
+	require.True(t, p.wait(t.Context(), sleep))
+	assert.Equal(t, []time.Duration{0, 100 * time.Millisecond}, waits)
+
+	// Woken a second late: the turn is traded for a new one, which the
+	// bucket, refilled meanwhile, gives at once.
+	waits, stalls = nil, []time.Duration{time.Second}
+	require.True(t, p.wait(t.Context(), sleep))
+	assert.Equal(t, []time.Duration{100 * time.Millisecond, 0}, waits)
+
+	// Late again on the new turn: it is taken anyway.
+	waits, stalls = nil, []time.Duration{time.Second, time.Second}
+	require.True(t, p.wait(t.Context(), sleep))
+	assert.Len(t, waits, 2)
+
+	// A little late is on time.
+	waits, stalls = nil, []time.Duration{lateTurn}
+	require.True(t, p.wait(t.Context(), sleep))
+	assert.Len(t, waits, 1)
+}
