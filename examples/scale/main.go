@@ -52,10 +52,13 @@ func main() {
 		restarts = flag.Int("restarts", 3, "server restarts")
 		down     = flag.Duration("down", 500*time.Millisecond, "how long the server stays down at each restart")
 		events   = flag.Int("events", 0, "events to push after the restarts; 0 is 100 per subscription")
-		memprof  = flag.String("memprofile", "", "write a heap profile, taken after the restarts, to this file")
+		memprof  = flag.String("memprofile", "", "write heap profiles to this file (after the restarts), and to .half and .after (during the events)")
 		asServer = flag.Bool("serve", false, "be the server process (the program starts it itself)")
 	)
 	flag.Parse()
+	if *memprof != "" {
+		runtime.MemProfileRate = 4096 // fine enough to see a few hundred bytes a subscription
+	}
 	if *subs < 1 {
 		log.Fatal("scale: -subs must be at least 1")
 	}
@@ -186,7 +189,7 @@ func run(ctx context.Context, cfg config) error {
 		fmt.Printf("  restart %d: back ≤ 20 s, ≤ 10%% in any 1 s, ≤ 2 attempts per subscription in 10 s: %.1f s, %.1f%%, %.2f: %s\n",
 			i+1, s.back.Seconds(), 100*s.peak, s.perSub10s, verdict(ok))
 	}
-	fmt.Printf("  heap after %d events ≤ +1 MiB: %+.1f KiB: %s\n", cfg.events, float64(growth)/1024, verdict(growth <= 1<<20))
+	fmt.Printf("  heap after %d events ≤ +1 MiB (over the second half): %+.1f KiB: %s\n", cfg.events, float64(growth)/1024, verdict(growth <= 1<<20))
 	return nil
 }
 
@@ -223,15 +226,28 @@ func restartServer(ctx context.Context, srv *server, dl *dials, cfg config) (res
 // flood pushes cfg.events events, spread over every subscription, one
 // round (an event to each) at a time: the next round goes once the last
 // one arrived, so that the figure is what the subscriptions take in, not
-// what the kernel buffers. It returns how much the heap grew meanwhile.
+// what the kernel buffers. It returns how much the heap grew over the
+// second half of the events. The first half also holds what each
+// connection allocates once in its life, whatever the events: the table of
+// pings in flight that coder/websocket makes at a connection's first ping
+// (25 s after it connected), about 200 bytes.
 func flood(ctx context.Context, srv *server, f fleet, cfg config) (int64, error) {
 	var got atomic.Uint64
 	f.consume(&got)
 	before := measure()
+	var half usage
 	rounds := max(1, cfg.events/cfg.subs)
 	start := time.Now()
 	var sent uint64
-	for range rounds {
+	for i := range rounds {
+		if i == rounds/2 {
+			half = measure()
+			if cfg.memprof != "" {
+				if err := writeHeapProfile(cfg.memprof + ".half"); err != nil {
+					return 0, err
+				}
+			}
+		}
 		reply, err := srv.do("push 1")
 		if err != nil {
 			return 0, err
@@ -247,12 +263,17 @@ func flood(ctx context.Context, srv *server, f fleet, cfg config) (int64, error)
 	}
 	elapsed := time.Since(start)
 	after := measure()
-	growth := int64(after.heap) - int64(before.heap)
+	if cfg.memprof != "" {
+		if err := writeHeapProfile(cfg.memprof + ".after"); err != nil {
+			return 0, err
+		}
+	}
 	fmt.Printf("\n%d events in %.1f s (%.0f/s), %d delivered, %d dropped by slow consumers\n",
 		sent, elapsed.Seconds(), float64(sent)/elapsed.Seconds(), got.Load(), f.dropped())
-	fmt.Printf("heap before %.1f MiB, after %.1f MiB: %+.1f KiB\n",
-		float64(before.heap)/(1<<20), float64(after.heap)/(1<<20), float64(growth)/1024)
-	return growth, nil
+	fmt.Printf("heap before %.1f MiB, halfway %.1f MiB, after %.1f MiB: %+.1f KiB in all, %+.1f KiB over the second half\n",
+		mib(before.heap), mib(half.heap), mib(after.heap),
+		float64(int64(after.heap)-int64(before.heap))/1024, float64(int64(after.heap)-int64(half.heap))/1024)
+	return int64(after.heap) - int64(half.heap), nil
 }
 
 // awaitEvents waits until sent events were delivered or dropped. Events
@@ -308,6 +329,8 @@ func writeHeapProfile(path string) error {
 	runtime.GC()
 	return errors.Join(pprof.WriteHeapProfile(fh), fh.Close())
 }
+
+func mib(n uint64) float64 { return float64(n) / (1 << 20) }
 
 func fileLimit(n uint64) string {
 	if n == 0 {

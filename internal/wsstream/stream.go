@@ -312,9 +312,9 @@ const pacedSpacing = 5 * time.Second
 // over the Pacer's spread (at least BackoffMin), so that the streams of a
 // restarted server reach the Pacer at about the rate it lets them through,
 // rather than all queue at once. Later ones back off: min(BackoffMax,
-// BackoffMin·2ᵉˣᵖ), but no longer than a spread of pacedSpacing or more:
-// that Pacer already spaces the attempts, and a longer backoff would only
-// hold the fleet's last streams back long after the server returned.
+// BackoffMin·2ᵉˣᵖ), but no longer than half a spread of pacedSpacing or
+// more: that Pacer already spaces the attempts, and a longer backoff would
+// only hold the fleet's last streams back long after the server returned.
 func (s *Stream[T]) waitCeil(exp int) time.Duration {
 	spread := s.cfg.Pacer.Spread()
 	if exp == 0 {
@@ -322,7 +322,7 @@ func (s *Stream[T]) waitCeil(exp int) time.Duration {
 	}
 	ceil := backoffCeil(exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
 	if spread >= pacedSpacing {
-		ceil = min(ceil, spread)
+		ceil = max(s.cfg.BackoffMin, min(ceil, spread/2))
 	}
 	return ceil
 }
