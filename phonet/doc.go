@@ -88,7 +88,8 @@
 // that lost a healthy connection waits a random time over the pacer's
 // spread (n divided by that rate, at least the WithBackoff minimum) before
 // its turn, and a failed attempt backs off (WithBackoff, default 1 s
-// doubling to 30 s, full jitter). A connection is healthy once it stayed up
+// doubling to 30 s, full jitter; at most half the spread when that is 5 s
+// or more, as the pacer then spaces the attempts itself). A connection is healthy once it stayed up
 // 10 s or delivered a message; that resets the backoff, so every server
 // restart is met the same way. With the defaults, after a restart under
 // 10,000 sockets all are back in about 12 s, no second sees more than a

@@ -36,7 +36,9 @@
 // drawn from [0, max(BackoffMin, Pacer.Spread())]: the streams of a
 // restarted server spread their returns over about the time their [Pacer]
 // needs to let them all through. The wait after failed attempt n is drawn
-// from [0, min(BackoffMax, BackoffMin·2ⁿ)] (defaults 1 s and 30 s). A
+// from [0, min(BackoffMax, BackoffMin·2ⁿ)] (defaults 1 s and 30 s), and
+// from no more than half the spread when that is 5 s or more: the Pacer
+// then already spaces every stream's attempts. A
 // connection is healthy, and resets the exponent, once it stayed up
 // HealthyAfter (default 10 s) or delivered a data message: a server that
 // accepts and drops at once, saying nothing, is still backed off, while a
