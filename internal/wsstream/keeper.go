@@ -91,8 +91,10 @@ func (k *keeper) close() {
 }
 
 // stop ends the keeping once the reader ended: no ping or close starts any
-// more, and one under way is waited for. It returns the ping failure that
-// closed the connection, if any.
+// more, the connection is closed, and a ping or close under way is waited
+// for. Closing first matters: a ping in flight when the peer went away
+// would otherwise wait out its pong timeout, holding the reconnect back by
+// 10 s. It returns the ping failure that closed the connection, if any.
 func (k *keeper) stop() error {
 	k.mu.Lock()
 	k.stopped = true
@@ -101,6 +103,7 @@ func (k *keeper) stop() error {
 	}
 	k.mu.Unlock()
 	k.stopClose()
+	_ = k.ws.CloseNow() // whatever ended the reader, the socket is done
 	k.running.Wait()
 	k.mu.Lock()
 	defer k.mu.Unlock()

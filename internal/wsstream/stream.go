@@ -381,8 +381,7 @@ func (s *Stream[T]) serve(ws *websocket.Conn) (uint64, error) {
 	k := keep(s.ctx, ws, s.cfg.PingInterval, s.cfg.PongTimeout)
 	frames, err := s.read(ws)
 	s.setConn(nil)
-	dead := k.stop()
-	_ = ws.CloseNow() // whatever ended the reader, the socket is done
+	dead := k.stop() // closes ws
 	if dead != nil {
 		err = dead
 	}
