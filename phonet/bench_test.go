@@ -253,7 +253,7 @@ func BenchmarkIdleSubscription(b *testing.B) {
 			cancel()
 		}
 	}
-	c, err := phonet.New("bench.phonet.com.ua", apiKey, phonet.WithBaseURL(base))
+	c, err := phonet.New("bench.phonet.com.ua", apiKey, phonet.WithBaseURL(base), phonet.WithDialRate(10000, 1000))
 	require.NoError(b, err)
 	b.Run("phonet", func(b *testing.B) {
 		measure(b, func(ctx context.Context) (func(), error) {
@@ -271,7 +271,7 @@ func BenchmarkIdleSubscription(b *testing.B) {
 		}
 		for b.Loop() {
 			before := inUse()
-			hub, err := c.Watch(b.Context(), subs, phonet.WithDialRate(10000, 1000))
+			hub, err := c.Watch(b.Context(), subs)
 			require.NoError(b, err)
 			b.ReportMetric(float64(inUse()-before)/idleSubscriptions, "bytes/sub")
 			_ = hub.Close()

@@ -19,21 +19,24 @@ const apiKey = "test-api-key-0123456789"
 // fastRetries keeps retry tests quick.
 var fastRetries = phonet.WithRetries(3, time.Millisecond, 5*time.Millisecond)
 
-// fastSocket keeps socket tests quick: reconnects at once. Its pings are
-// rare, because a busy test machine can hold a pong for a long time: a
-// test of dead links sets its own.
+// fastSocket keeps socket tests quick: reconnects at once (newEmulator's
+// client dials at a high rate). Its pings are rare, because a busy test
+// machine can hold a pong for a long time: a test of dead links sets its
+// own.
 var fastSocket = []phonet.StreamOption{
 	phonet.WithPing(time.Minute, 30*time.Second),
 	phonet.WithBackoff(5*time.Millisecond, 20*time.Millisecond),
-	phonet.WithDialRate(10000, 1000),
 }
+
+// fastDials lets a test client's sockets dial without queueing.
+var fastDials = phonet.WithDialRate(10000, 1000)
 
 // newEmulator starts an emulated tenant for one test and a client on it.
 func newEmulator(t *testing.T, opts ...phonet.Option) (*phonettest.Server, *phonet.Client) {
 	t.Helper()
 	srv := phonettest.NewServer(apiKey)
 	t.Cleanup(srv.Close)
-	c, err := phonet.New(srv.Domain, apiKey, append([]phonet.Option{phonet.WithBaseURL(srv.BaseURL()), fastRetries}, opts...)...)
+	c, err := phonet.New(srv.Domain, apiKey, append([]phonet.Option{phonet.WithBaseURL(srv.BaseURL()), fastRetries, fastDials}, opts...)...)
 	require.NoError(t, err)
 	return srv, c
 }

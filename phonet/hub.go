@@ -11,21 +11,19 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/pbxkit/pbxkit/voip"
 )
 
 // startWorkers is how many first connections Watch opens at once; the
-// shared dial rate paces them anyway, this only bounds the goroutines.
+// Client's dial pacing paces them anyway, this only bounds the goroutines.
 const startWorkers = 16
 
 // Hub watches many subscribers, one socket each, as one stream: a CRM that
 // follows every manager. Events of all sockets come out of one channel,
-// each carrying its Subscriber; notices carry it too. Connection attempts
-// share one rate limit (see [WithDialRate]) on top of each socket's
-// jittered backoff, so a server restart does not bring every socket back
-// in the same instant.
+// each carrying its Subscriber; notices carry it too. Its sockets share the
+// Client's dial pacing with every other socket of the Client (see
+// [WithDialRate]), so a server restart does not bring every socket back in
+// the same instant.
 //
 // A socket whose connection fails, first attempt included, is retried with
 // backoff until it connects: only a refusal (401, 403: a revoked apiKey, an
@@ -33,9 +31,8 @@ const startWorkers = 16
 // entry in [Hub.Failed]. Managers come and go with [Hub.Add] and
 // [Hub.Remove]. Its methods are safe for concurrent use.
 type Hub struct {
-	c   *Client
-	o   streamOptions
-	lim *rate.Limiter
+	c *Client
+	o streamOptions
 
 	ctx    context.Context // the Hub's life; every socket's context derives from it
 	cancel context.CancelFunc
@@ -137,7 +134,7 @@ func newHub(ctx context.Context, c *Client, o streamOptions, n int) *Hub {
 		buffer = 256 + n
 	}
 	h := &Hub{
-		c: c, o: o, lim: rate.NewLimiter(o.dialRate, o.dialBurst),
+		c: c, o: o,
 		events: make(chan *Event, buffer),
 		// A server restart is a disconnect and a connect per socket.
 		notices: make(chan voip.Notice, max(256, 64+2*n)),
@@ -189,7 +186,7 @@ func (h *Hub) add(ctx context.Context, sub string) error {
 	defer h.changing.Done()
 
 	abandon := context.AfterFunc(ctx, cancel)
-	st, err := h.c.subscribe(sctx, sub, h.o, h.lim, h.push, func(n voip.Notice) { h.forward(hs, n) }, true)
+	st, err := h.c.subscribe(sctx, sub, h.o, h.push, func(n voip.Notice) { h.forward(hs, n) }, true)
 	abandoned := !abandon()
 	h.mu.Lock()
 	current := h.streams[sub] == hs

@@ -27,17 +27,17 @@ func manyUsers(srv *phonettest.Server, n int) []string {
 	return exts
 }
 
-// hubOptions keep a big Hub light on two cores: rare pings, quick backoff.
+// hubOptions keep a big Hub light on two cores: rare pings, quick backoff
+// (newEmulator's client dials at a high rate).
 var hubOptions = []phonet.StreamOption{
 	phonet.WithPing(10*time.Second, 5*time.Second),
 	phonet.WithBackoff(10*time.Millisecond, 200*time.Millisecond),
-	phonet.WithDialRate(4000, 100),
 }
 
 func TestHubWatchesAThousandManagers(t *testing.T) {
 	t.Parallel()
 	const n = 1000
-	srv, c := newEmulator(t)
+	srv, c := newEmulator(t, phonet.WithDialRate(4000, 100))
 	exts := manyUsers(srv, n)
 	hub, err := c.Watch(t.Context(), append(exts, "", exts[0]), hubOptions...)
 	require.NoError(t, err)

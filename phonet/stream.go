@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"golang.org/x/time/rate"
 
 	"github.com/pbxkit/pbxkit/internal/redact"
 	"github.com/pbxkit/pbxkit/internal/wsstream"
@@ -41,8 +40,6 @@ type streamOptions struct {
 	backoffMin, backoffMax    time.Duration
 	buffer                    int
 	callTimeout               time.Duration
-	dialRate                  rate.Limit
-	dialBurst                 int
 }
 
 // WithPing pings the server every interval and declares the connection dead
@@ -96,22 +93,8 @@ func WithCallTimeout(d time.Duration) StreamOption {
 	}
 }
 
-// WithDialRate caps connection attempts, first ones and reconnects, at
-// perSecond with bursts of burst, shared by every socket of a Hub (default
-// 100 per second, burst 100). It is what keeps a thousand sockets from
-// reconnecting in the same second after a server restart.
-func WithDialRate(perSecond float64, burst int) StreamOption {
-	return func(o *streamOptions) error {
-		if perSecond <= 0 || burst <= 0 {
-			return fmt.Errorf("phonet: WithDialRate(%v, %d): both must be positive", perSecond, burst)
-		}
-		o.dialRate, o.dialBurst = rate.Limit(perSecond), burst
-		return nil
-	}
-}
-
 func newStreamOptions(opts []StreamOption) (streamOptions, error) {
-	o := streamOptions{callTimeout: DefaultCallTimeout, dialRate: 100, dialBurst: 100}
+	o := streamOptions{callTimeout: DefaultCallTimeout}
 	for _, opt := range opts {
 		if opt == nil {
 			continue
@@ -180,13 +163,13 @@ func (c *Client) Subscribe(ctx context.Context, subscriber string, opts ...Strea
 	if err != nil {
 		return nil, err
 	}
-	return c.subscribe(ctx, subscriber, o, rate.NewLimiter(o.dialRate, o.dialBurst), nil, nil, false)
+	return c.subscribe(ctx, subscriber, o, nil, nil, false)
 }
 
 // subscribe opens a socket. A Hub passes sink, which takes the events
 // instead of the stream's channel, onNotice, and keepTrying, which turns
 // a transient failure of the first attempt into a notice and a retry.
-func (c *Client) subscribe(ctx context.Context, subscriber string, o streamOptions, lim *rate.Limiter,
+func (c *Client) subscribe(ctx context.Context, subscriber string, o streamOptions,
 	sink func(*Event), onNotice func(voip.Notice), keepTrying bool) (*Stream, error) {
 	subscriber = strings.TrimSpace(subscriber)
 	if subscriber == "" {
@@ -210,7 +193,7 @@ func (c *Client) subscribe(ctx context.Context, subscriber string, o streamOptio
 		BackoffMin:   o.backoffMin,
 		BackoffMax:   o.backoffMax,
 		Buffer:       buffer,
-		Dial:         limitedDial(lim),
+		Pacer:        c.pacer,
 		OnConnect:    s.connected,
 		OnNotice:     onNotice,
 		KeepTrying:   keepTrying,
@@ -232,16 +215,6 @@ func (c *Client) socketClient() *http.Client {
 		Timeout:       wsstream.DefaultDialTimeout,
 		Transport:     c.http.Transport,
 		CheckRedirect: c.http.CheckRedirect,
-	}
-}
-
-// limitedDial waits for the shared limiter before each connection attempt.
-func limitedDial(lim *rate.Limiter) func(context.Context, string, *websocket.DialOptions) (*websocket.Conn, *http.Response, error) {
-	return func(ctx context.Context, u string, opts *websocket.DialOptions) (*websocket.Conn, *http.Response, error) {
-		if err := lim.Wait(ctx); err != nil {
-			return nil, nil, err
-		}
-		return websocket.Dial(ctx, u, opts)
 	}
 }
 

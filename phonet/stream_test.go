@@ -383,3 +383,40 @@ func TestCancelledContextSameShapeEverywhere(t *testing.T) {
 	assert.Equal(t, context.Canceled, err, "Watch")
 	assert.Zero(t, srv.Sockets())
 }
+
+// TestEverySocketOfAClientSharesOneDialPacer: a client whose pacer gives
+// two turns and then one an hour connects one Subscribe and one Hub socket,
+// and the next socket, of either kind, waits for the third turn: nothing
+// is dialled, and its context ends the wait.
+func TestEverySocketOfAClientSharesOneDialPacer(t *testing.T) {
+	t.Parallel()
+	srv, c := newEmulator(t, phonet.WithDialRate(1.0/3600, 2))
+	st, err := c.Subscribe(t.Context(), "001", fastSocket...)
+	require.NoError(t, err)
+	defer st.Close()
+	hub, err := c.Watch(t.Context(), []string{"002"}, fastSocket...)
+	require.NoError(t, err)
+	defer hub.Close()
+	awaitSockets(t, srv, 2)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Subscribe(ctx, "003", fastSocket...)
+		done <- err
+	}()
+	short, stop := context.WithTimeout(ctx, 50*time.Millisecond) // the turn is an hour away
+	defer stop()
+	require.ErrorIs(t, hub.Add(short, "911"), context.DeadlineExceeded, "the Hub's socket waited its turn")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	assert.Equal(t, 2, srv.Sockets(), "the waiting sockets dialled nothing")
+}
+
+func TestWithDialRateValidates(t *testing.T) {
+	t.Parallel()
+	for _, o := range []phonet.Option{phonet.WithDialRate(0, 1), phonet.WithDialRate(1, 0), phonet.WithDialRate(-1, 1)} {
+		_, err := phonet.New("demo.phonet.com.ua", apiKey, o)
+		require.Error(t, err)
+	}
+}

@@ -57,6 +57,16 @@ func TestStringHidesSecretsByName(t *testing.T) {
 	}
 }
 
+func TestWithKnownSecretsIsTheSameRedactor(t *testing.T) {
+	t.Parallel()
+	r := redact.New(canary)
+	assert.Same(t, r, r.With(canary, "ab", ""), "nothing new: shared, not rebuilt")
+	other := r.With("another-secret")
+	assert.NotSame(t, r, other)
+	assert.Equal(t, "x "+redact.Mask+" "+redact.Mask, other.String("x "+canary+" another-secret"))
+	assert.Equal(t, "another-secret", r.String("another-secret"), "r itself is unchanged")
+}
+
 func TestShortSecretsAreNotRegistered(t *testing.T) {
 	t.Parallel()
 	r := redact.New("", "ab")

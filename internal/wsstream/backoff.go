@@ -12,7 +12,11 @@ import (
 // architecture blog. Full jitter spreads a fleet of clients that lost the
 // same server, so they do not all come back in the same millisecond.
 func backoff(n int, lo, hi time.Duration) time.Duration {
-	ceil := backoffCeil(n, lo, hi)
+	return jitter(backoffCeil(n, lo, hi))
+}
+
+// jitter returns a wait drawn uniformly from [0, ceil].
+func jitter(ceil time.Duration) time.Duration {
 	switch {
 	case ceil <= 0:
 		return 0

@@ -51,7 +51,7 @@ const (
 	DefaultPongTimeout    = 10 * time.Second
 	DefaultBackoffMin     = time.Second
 	DefaultBackoffMax     = 30 * time.Second
-	DefaultHealthyAfter   = time.Minute
+	DefaultHealthyAfter   = 10 * time.Second
 	DefaultBuffer         = 256
 	DefaultDialTimeout    = 15 * time.Second
 	DefaultConnectTimeout = 30 * time.Second
@@ -95,14 +95,22 @@ type Config[T any] struct {
 	// PongTimeout is how long a pong may take before the connection is
 	// declared dead; default 10 s, capped to PingInterval.
 	PongTimeout time.Duration
-	// BackoffMin and BackoffMax bound the reconnect wait; defaults 1 s and
-	// 30 s.
+	// BackoffMin and BackoffMax bound the wait after a failed attempt;
+	// defaults 1 s and 30 s. The first wait after a healthy connection
+	// dropped is drawn over the Pacer's spread instead, at least BackoffMin
+	// (see the package doc).
 	BackoffMin time.Duration
 	BackoffMax time.Duration
-	// HealthyAfter is how long a connection must live to reset the backoff;
-	// default 1 min. A server that accepts and drops at once is therefore
-	// still backed off.
+	// HealthyAfter is how long a connection must stay up to prove healthy
+	// and reset the backoff, unless it delivered a data message first;
+	// default 10 s. A server that accepts and drops at once is therefore
+	// still backed off, while restarts a minute apart each start afresh.
 	HealthyAfter time.Duration
+	// Pacer paces the connection attempts of every stream that shares it,
+	// this one's included; the wait for a turn comes before ConnectTimeout
+	// starts. Give the streams of one server one Pacer. nil means a pacer
+	// of this stream's own ([NewPacer]).
+	Pacer *Pacer
 	// ConnectTimeout bounds one connection attempt, dial and OnConnect
 	// together; default 30 s. The pinger does not run during OnConnect, so
 	// this is what stops a vendor that never answers the subscription.
@@ -136,6 +144,12 @@ type Config[T any] struct {
 	// only valid during the call. An error, or a
 	// panic, is logged and counted in [Stream.Malformed], never fatal.
 	Decode func(typ websocket.MessageType, data []byte, emit func(T)) error
+
+	// sleep and jitter are the clock and the dice of the reconnect loop:
+	// the package's tests replace them to see the waits it chooses without
+	// waiting them. nil means the real ones.
+	sleep  func(ctx context.Context, d time.Duration) bool
+	jitter func(ceil time.Duration) time.Duration
 }
 
 // normalize validates cfg and returns it with every default applied. It is
@@ -190,6 +204,15 @@ func (cfg Config[T]) normalize() (Config[T], error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Pacer == nil {
+		cfg.Pacer = NewPacer()
+	}
+	if cfg.sleep == nil {
+		cfg.sleep = sleep
+	}
+	if cfg.jitter == nil {
+		cfg.jitter = jitter
 	}
 	if cfg.OnConnect == nil {
 		cfg.OnConnect = func(context.Context, *Conn) error { return nil }

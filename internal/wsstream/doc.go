@@ -29,12 +29,34 @@
 // voip.NoticeDisconnected, waits, dials again, runs OnConnect again (the
 // vendor re-authenticates and re-subscribes) and emits voip.NoticeConnected
 // with Gap true: events may have been missed, so the consumer should
-// reconcile from the vendor's active calls or history. The wait before
-// retry n is uniformly random in [0, min(BackoffMax, BackoffMin·2ⁿ)] ("full
-// jitter"; defaults 1 s and 30 s), and every wait ends early when the
-// stream is closed. The exponent resets only after a connection that lived
-// HealthyAfter (default 1 min), so a server that accepts and drops at once
-// is still backed off.
+// reconcile from the vendor's active calls or history.
+//
+// Every wait is uniformly random ("full jitter") and ends early when the
+// stream is closed. The first wait after a healthy connection dropped is
+// drawn from [0, max(BackoffMin, Pacer.Spread())]: the streams of a
+// restarted server spread their returns over about the time their [Pacer]
+// needs to let them all through. The wait after failed attempt n is drawn
+// from [0, min(BackoffMax, BackoffMin·2ⁿ)] (defaults 1 s and 30 s), and
+// from no more than half the spread when that is 5 s or more: the Pacer
+// then already spaces every stream's attempts. A
+// connection is healthy, and resets the exponent, once it stayed up
+// HealthyAfter (default 10 s) or delivered a data message: a server that
+// accepts and drops at once, saying nothing, is still backed off, while a
+// second and a third server restart are met exactly like the first.
+//
+// # Pacing
+//
+// Every attempt, first ones included, waits for a turn at the stream's
+// Pacer before its ConnectTimeout starts, so a queue there never fails an
+// attempt. The streams of one server share one Pacer: its token bucket
+// lets max(100, n/12 s) dials a second through for n streams, with bursts
+// of a tenth of that. After a restart of a server with 10,000 streams, all
+// are back in about 12 s, no second sees more than a tenth of them, and
+// while the server is down it sees at most one attempt per stream every
+// 12 s. A turn woken more than 100 ms late (the process was held off the
+// CPU) is traded once for a new one, so that a stall of the client does not
+// reach the server as a burst. [NewFixedPacer] sets a rate that does not
+// scale.
 //
 // # Permanent errors
 //

@@ -36,6 +36,7 @@ type Stream[T any] struct {
 
 	ctx    context.Context // the stream's life; cancelled by Close
 	cancel context.CancelFunc
+	leave  func()        // counts the stream out of its Pacer
 	done   chan struct{} // closed once every goroutine has ended
 
 	events  chan T
@@ -76,7 +77,7 @@ func Start[T any](ctx context.Context, cfg Config[T]) (*Stream[T], error) {
 	}
 	s := newStream(ctx, cfg)
 	if err := ctx.Err(); err != nil {
-		s.cancel()
+		s.abort()
 		return nil, err // nothing was dialled
 	}
 	ws, err := s.connect(false)
@@ -85,20 +86,20 @@ func Start[T any](ctx context.Context, cfg Config[T]) (*Stream[T], error) {
 		go s.run(ws, nil)
 		return s, nil
 	case ctx.Err() != nil:
-		s.cancel()
+		s.abort()
 		return nil, ctx.Err()
 	case cfg.KeepTrying && !isPermanent(err):
 		s.log.Warn("wsstream: first connection failed, retrying", slog.String("url", s.url), slog.Any("err", err))
 		go s.run(nil, err)
 		return s, nil
 	}
-	s.cancel()
+	s.abort()
 	s.log.Warn("wsstream: first connection failed", slog.String("url", s.url), slog.Any("err", err))
 	return nil, err
 }
 
-// newStream builds the stream of a normalized cfg, not connected yet. It
-// must be cancelled.
+// newStream builds the stream of a normalized cfg, not connected yet, and
+// counts it in its Pacer. It must be ended by run or abort.
 func newStream[T any](ctx context.Context, cfg Config[T]) *Stream[T] {
 	red := cfg.Redactor.With(secretsIn(cfg.Redactor, cfg.URL, cfg.Header)...)
 	s := &Stream[T]{
@@ -112,7 +113,14 @@ func newStream[T any](ctx context.Context, cfg Config[T]) *Stream[T] {
 	}
 	s.emit = s.push
 	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.leave = cfg.Pacer.join()
 	return s
+}
+
+// abort releases a stream whose run never started.
+func (s *Stream[T]) abort() {
+	s.cancel()
+	s.leave()
 }
 
 // Events delivers the decoded events in order. It is closed when the stream
@@ -183,10 +191,15 @@ func (s *Stream[T]) Close() error {
 	return nil
 }
 
-// connect dials and runs OnConnect, both under ConnectTimeout, and makes
-// the connection the current one. On failure the socket is closed and the
-// error is redacted.
+// connect waits for the Pacer's turn, then dials and runs OnConnect, both
+// under ConnectTimeout, and makes the connection the current one. The turn
+// is waited first so that a queue at the Pacer never eats into
+// ConnectTimeout. On failure the socket is closed and the error is
+// redacted; a stream stopped while waiting gives its context's error.
 func (s *Stream[T]) connect(reconnect bool) (*websocket.Conn, error) {
+	if !s.cfg.Pacer.wait(s.ctx, s.cfg.sleep) {
+		return nil, s.ctx.Err()
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.ConnectTimeout)
 	defer cancel()
 	ws, resp, err := s.cfg.Dial(ctx, s.cfg.URL, &websocket.DialOptions{
@@ -227,43 +240,91 @@ func (s *Stream[T]) onConnect(ctx context.Context, c *Conn) (err error) {
 }
 
 // run owns the stream after Start: it serves ws, then reconnects until the
-// stream is closed or a permanent error stops it. It is also the reader
-// goroutine of every connection. A nil ws is a first attempt that failed
-// with firstErr: run starts by reconnecting.
+// stream is closed or a permanent error stops it. A nil ws is a first
+// attempt that failed with firstErr: run starts by reconnecting.
 func (s *Stream[T]) run(ws *websocket.Conn, firstErr error) {
-	defer s.finish()
-	var (
-		fails int  // failed attempts in a row, for notices and logs
-		exp   int  // backoff exponent, reset only by a healthy connection
-		gap   bool // false only for a first attempt that connected
-	)
+	var lc lifecycle
 	if ws == nil {
-		fails, gap = 1, true
-		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: firstErr, Attempt: fails})
-		if ws = s.reconnect(&fails, &exp); ws == nil {
+		// A first attempt that failed: the next wait is a backoff, not the
+		// spread of a fleet that lost a healthy server.
+		lc = lifecycle{fails: 1, gap: true, exp: 1}
+		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: firstErr, Attempt: lc.fails})
+		if ws = s.reconnect(&lc.fails, &lc.exp); ws == nil {
+			s.finish()
 			return
 		}
 	}
-	for {
-		s.log.Info("wsstream: connected", slog.String("url", s.url), slog.Bool("gap", gap), slog.Int("failed_attempts", fails))
-		s.notify(voip.Notice{Kind: voip.NoticeConnected, Gap: gap, Attempt: fails})
-		gap, fails = true, 0
+	s.live(ws, lc)
+}
 
-		start := time.Now()
-		err := s.serve(ws)
-		if s.ctx.Err() != nil {
-			return
-		}
-		lived := time.Since(start)
-		if lived >= s.cfg.HealthyAfter {
-			exp = 0
-		}
-		s.log.Warn("wsstream: disconnected", slog.Any("err", err), slog.Duration("lived", lived))
-		s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: err})
-		if ws = s.reconnect(&fails, &exp); ws == nil {
-			return
-		}
+// lifecycle is what the reconnect loop carries from one connection to the
+// next.
+type lifecycle struct {
+	fails int  // failed attempts in a row, for notices and logs
+	exp   int  // backoff exponent, reset only by a healthy connection
+	gap   bool // false only for a first attempt that connected
+}
+
+// live is the reader goroutine of one connection. When the connection is
+// lost it reconnects, and hands the new connection to a goroutine of its
+// own before it ends: an idle stream's reader then never keeps the stack
+// that dialling and error handling grew (8 KiB more a stream after a
+// reconnect, which the garbage collector does not shrink back).
+func (s *Stream[T]) live(ws *websocket.Conn, lc lifecycle) {
+	s.log.Info("wsstream: connected", slog.String("url", s.url), slog.Bool("gap", lc.gap), slog.Int("failed_attempts", lc.fails))
+	s.notify(voip.Notice{Kind: voip.NoticeConnected, Gap: lc.gap, Attempt: lc.fails})
+	lc.gap, lc.fails = true, 0
+
+	start := time.Now()
+	frames, err := s.serve(ws)
+	if s.ctx.Err() != nil {
+		s.finish()
+		return
 	}
+	lived := time.Since(start)
+	if healthy(lived, frames, s.cfg.HealthyAfter) {
+		lc.exp = 0
+	}
+	s.log.Warn("wsstream: disconnected", slog.Any("err", err), slog.Duration("lived", lived), slog.Uint64("frames", frames))
+	s.notify(voip.Notice{Kind: voip.NoticeDisconnected, Err: err})
+	if ws = s.reconnect(&lc.fails, &lc.exp); ws == nil {
+		s.finish()
+		return
+	}
+	go s.live(ws, lc)
+}
+
+// healthy reports whether a connection proved the server well: it stayed
+// up for healthyAfter, or it delivered a data message. Either resets the
+// backoff, so every server restart is met the same way; a server that
+// accepts and drops at once, saying nothing, is still backed off.
+func healthy(lived time.Duration, frames uint64, healthyAfter time.Duration) bool {
+	return lived >= healthyAfter || frames > 0
+}
+
+// pacedSpacing is the Pacer spread from which the Pacer alone protects a
+// server that is down: when every stream retries, each gets a turn about
+// once per spread, so at most twice in 10 s.
+const pacedSpacing = 5 * time.Second
+
+// waitCeil is the longest wait before reconnect attempt exp. Exponent 0 is
+// the first attempt after a healthy connection dropped: the wait is drawn
+// over the Pacer's spread (at least BackoffMin), so that the streams of a
+// restarted server reach the Pacer at about the rate it lets them through,
+// rather than all queue at once. Later ones back off: min(BackoffMax,
+// BackoffMin·2ᵉˣᵖ), but no longer than half a spread of pacedSpacing or
+// more: that Pacer already spaces the attempts, and a longer backoff would
+// only hold the fleet's last streams back long after the server returned.
+func (s *Stream[T]) waitCeil(exp int) time.Duration {
+	spread := s.cfg.Pacer.Spread()
+	if exp == 0 {
+		return max(s.cfg.BackoffMin, spread)
+	}
+	ceil := backoffCeil(exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
+	if spread >= pacedSpacing {
+		ceil = max(s.cfg.BackoffMin, min(ceil, spread/2))
+	}
+	return ceil
 }
 
 // reconnect waits and dials until a connection is up, and returns it; or
@@ -271,10 +332,10 @@ func (s *Stream[T]) run(ws *websocket.Conn, firstErr error) {
 // exp carry the failure count and the backoff exponent across calls.
 func (s *Stream[T]) reconnect(fails, exp *int) *websocket.Conn {
 	for {
-		wait := backoff(*exp, s.cfg.BackoffMin, s.cfg.BackoffMax)
+		wait := s.cfg.jitter(s.waitCeil(*exp))
 		*exp = min(*exp+1, 64) // beyond this the cap rules anyway
 		s.log.Warn("wsstream: reconnecting", slog.Duration("wait", wait), slog.Int("failed_attempts", *fails))
-		if !sleep(s.ctx, wait) {
+		if !s.cfg.sleep(s.ctx, wait) {
 			return nil
 		}
 		ws, err := s.connect(true)
@@ -306,85 +367,32 @@ func (s *Stream[T]) stop(err error, fails int) {
 // closed, so a consumer that sees the close can read Err.
 func (s *Stream[T]) finish() {
 	s.cancel()
+	s.leave()
 	close(s.events)
 	close(s.notices)
 	s.log.Debug("wsstream: stopped", slog.Uint64("dropped", s.dropped.Load()), slog.Uint64("malformed", s.malformed.Load()))
 	close(s.done)
 }
 
-// serve reads ws on the calling goroutine while a keeper goroutine pings it
-// and closes it on shutdown. It returns, redacted, why the connection ended.
-func (s *Stream[T]) serve(ws *websocket.Conn) error {
-	var (
-		wg   sync.WaitGroup
-		dead error // set by the keeper when a ping fails; read after wg.Wait
-		stop = make(chan struct{})
-	)
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		dead = s.keep(ws, stop)
-	}()
+// serve reads ws on the calling goroutine while a keeper pings it and
+// closes it on shutdown. It returns how many data messages it read and,
+// redacted, why the connection ended.
+func (s *Stream[T]) serve(ws *websocket.Conn) (uint64, error) {
+	k := keep(s.ctx, ws, s.cfg.PingInterval, s.cfg.PongTimeout)
 	frames, err := s.read(ws)
 	s.setConn(nil)
-	close(stop)
-	wg.Wait()
-	_ = ws.CloseNow() // whatever ended the reader, the socket is done
+	dead := k.stop() // closes ws
 	if dead != nil {
 		err = dead
 	}
 	s.log.Debug("wsstream: connection ended", slog.Uint64("frames", frames), slog.Int("close_status", int(websocket.CloseStatus(err))))
-	return s.red.Error(fmt.Errorf("%s: connection lost: %w", s.cfg.Vendor, err))
+	return frames, s.red.Error(fmt.Errorf("%s: connection lost: %w", s.cfg.Vendor, err))
 }
 
 func (s *Stream[T]) setConn(ws *websocket.Conn) {
 	s.mu.Lock()
 	s.conn = ws
 	s.mu.Unlock()
-}
-
-// keep is the per-connection keeper. It pings every PingInterval and, when a
-// pong is late, declares the connection dead and closes it, which ends the
-// reader: that is how a half-open connection (the peer vanished without a
-// FIN) is noticed. When the stream stops it closes the connection politely.
-// It returns the ping failure, or nil.
-func (s *Stream[T]) keep(ws *websocket.Conn, stop <-chan struct{}) error {
-	var tick <-chan time.Time
-	if s.cfg.PingInterval > 0 {
-		t := time.NewTicker(s.cfg.PingInterval)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-stop:
-			return nil
-		case <-s.ctx.Done():
-			if err := ws.Close(websocket.StatusNormalClosure, ""); err != nil {
-				_ = ws.CloseNow()
-			}
-			return nil
-		case <-tick:
-			// The reader answers nothing here: Ping needs it running to see
-			// the pong, which it is, on the run goroutine.
-			ctx, cancel := context.WithTimeout(s.ctx, s.cfg.PongTimeout)
-			err := ws.Ping(ctx)
-			cancel()
-			if err == nil {
-				continue
-			}
-			select {
-			case <-stop: // the reader already ended; the ping failed because of that
-				return nil
-			default:
-			}
-			if s.ctx.Err() != nil {
-				continue // the ctx.Done case closes politely
-			}
-			_ = ws.CloseNow()
-			return fmt.Errorf("no pong within %v: %w", s.cfg.PongTimeout, err)
-		}
-	}
 }
 
 // read is the connection's only reader. Its context never expires: in
@@ -487,7 +495,7 @@ func deliver[T, U any](s *Stream[T], ch chan U, ev U) {
 }
 
 // notify sends a notice, dropping the oldest unread one when the channel is
-// full: notices must never block the reader. Only the run goroutine calls
+// full: notices must never block the reader. Only the live goroutine calls
 // it, so the loop always ends.
 func (s *Stream[T]) notify(n voip.Notice) {
 	n.At = time.Now().UTC()

@@ -13,6 +13,13 @@
 // oldest first. [Server.Fail] makes the next request for a path answer an
 // error of your choice.
 //
+// The socket's faults: [Server.FailSocket] refuses handshakes,
+// [Server.DropSockets] drops every live connection, [Server.Silence] makes
+// connections half-open, and [Server.Offline] takes the whole server off
+// the network and back on the same address, as a restart does.
+// [Server.PushAll] sends one message to every live socket, a load for
+// many subscriptions.
+//
 // [Webhooks] posts Phonet's webhooks to a CRM URL, JSON or form-encoded:
 // one delivery at a time with [Webhooks.Send] ([Server.EventWebhook],
 // [LookupWebhook]), or whole calls with [Server.PlayInbound] (the

@@ -51,6 +51,7 @@ type Server struct {
 	Domain string
 
 	apiKey   string
+	offline  *offlineListener
 	silenced atomic.Bool
 	authN    atomic.Int32
 
@@ -116,7 +117,8 @@ func NewServer(apiKey string) *Server {
 		_, _ = w.Write([]byte("<html><body><form>Вход</form></body></html>"))
 	})
 	s.Server = httptest.NewUnstartedServer(s.logged(mux))
-	s.Listener = &muteListener{Listener: s.Listener, muted: &s.silenced}
+	s.offline = newOfflineListener(s.Listener)
+	s.Listener = &muteListener{Listener: s.offline, muted: &s.silenced}
 	s.Start()
 	return s
 }

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -281,4 +282,41 @@ func TestPlayUnansweredOutboundAsAForm(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, http.StatusTeapot, se.Status)
 	assert.Equal(t, "nope", se.Body)
+}
+
+func TestOfflineRefusesConnectionsUntilBackOnTheSameAddress(t *testing.T) {
+	t.Parallel()
+	srv := phonettest.NewServer(key)
+	defer srv.Close()
+	ws := "ws" + strings.TrimPrefix(srv.URL, "http") + "/live/connector/v3/easy?" +
+		url.Values{"domain": {srv.Domain}, "apiKey": {key}, "subscriber": {"001"}}.Encode()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, ws, nil)
+	require.NoError(t, err)
+	defer c.CloseNow()
+	require.NoError(t, srv.AwaitSockets(ctx, 1))
+	assert.Equal(t, 1, srv.PushAll([]byte(`{"event":"hello"}`)))
+	_, msg, err := c.Read(ctx)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"event":"hello"}`, string(msg))
+
+	require.NoError(t, srv.Offline(true))
+	_, _, err = c.Read(ctx)
+	require.Error(t, err, "the live socket was dropped")
+	_, _, err = websocket.Dial(ctx, ws, nil)
+	require.ErrorIs(t, err, syscall.ECONNREFUSED, "the listener is closed")
+	require.NoError(t, srv.Offline(true), "twice is once")
+
+	require.NoError(t, srv.Offline(false))
+	require.NoError(t, srv.Offline(false), "twice is once")
+	c2, _, err := websocket.Dial(ctx, ws, nil)
+	require.NoError(t, err, "back on the same address")
+	defer c2.CloseNow()
+	_, cookie := authorize(t, srv, key)
+	require.NotNil(t, cookie, "REST is back too")
+	require.NoError(t, c2.Close(websocket.StatusNormalClosure, ""))
+
+	require.NoError(t, srv.Offline(true))
+	srv.Close() // closes while offline, without waiting for the listener
 }

@@ -182,6 +182,23 @@ func (s *Server) Push(ext string, raw []byte) {
 	}
 }
 
+// PushAll sends a raw message, as is, to every live socket, one after
+// another, and returns to how many: a load generator for many
+// subscriptions, where Push per extension would look every socket up each
+// time.
+func (s *Server) PushAll(raw []byte) int {
+	s.mu.Lock()
+	socks := make([]*socket, 0, len(s.sockets))
+	for sock := range s.sockets {
+		socks = append(socks, sock)
+	}
+	s.mu.Unlock()
+	for _, sock := range socks {
+		s.writeRaw(sock, raw)
+	}
+	return len(socks)
+}
+
 // DropSockets closes every live connection abruptly, without a close
 // frame, as a server restart does.
 func (s *Server) DropSockets() {
