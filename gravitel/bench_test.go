@@ -3,14 +3,11 @@ package gravitel_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/nyaruka/phonenumbers"
 
 	"github.com/pbxkit/pbxkit/gravitel"
 	"github.com/pbxkit/pbxkit/internal/benchserver"
@@ -69,34 +66,6 @@ func BenchmarkToEvent(b *testing.B) {
 // makeCallAnswer is Gravitel's answer to makeCall.
 const makeCallAnswer = `{"uuid":"76ce4abd-8cb0-439f-9f6d-e06d47fab309"}`
 
-// benchPhoneCount is how many distinct numbers a call benchmark cycles
-// through: more than a small cache holds.
-const benchPhoneCount = 1 << 14
-
-// benchPhones are distinct numbers in the national format people type,
-// "+7 916 000-00-00", so that a cache of normalised numbers cannot make
-// the SDK's side free: a click-to-call rarely dials the same client twice
-// in a row.
-func benchPhones(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("+7 916 %03d-%02d-%02d", i/10000%1000, i/100%100, i%100)
-	}
-	return out
-}
-
-// wirePhone is the hand-written client's normalisation: phonenumbers'
-// Parse, IsValidNumber and Format, the calls a Go programmer writes to
-// refuse what the SDK refuses and send what it sends (E.164 digits
-// without "+").
-func wirePhone(b *testing.B, raw string) string {
-	num, err := phonenumbers.Parse(raw, "RU")
-	if err != nil || !phonenumbers.IsValidNumber(num) {
-		b.Fatal(raw, err)
-	}
-	return phonenumbers.Format(num, phonenumbers.E164)[1:]
-}
-
 // BenchmarkMakeCall compares MakeCall (impl=sdk: argument checks, phone
 // normalisation, the form body, the pipeline, the error check and the id)
 // with the same call written by hand on net/http (impl=baseline): the
@@ -113,10 +82,10 @@ func wirePhone(b *testing.B, raw string) string {
 //	go test -run '^$' -bench MakeCall -count 10 -cpu 2 ./gravitel/ | benchstat -col /impl -
 func BenchmarkMakeCall(b *testing.B) {
 	routes := []benchserver.Route{{Header: map[string]string{"Content-Type": "application/json"}, Body: makeCallAnswer}}
-	phones := benchPhones(benchPhoneCount)
+	phones := benchserver.Phones(benchserver.PhoneCount)
 	digits := make(map[string]string, len(phones))
 	for _, p := range phones {
-		digits[p] = wirePhone(b, p)
+		digits[p] = benchserver.WirePhone(b, p)
 	}
 	const user = "admin"
 	for _, mode := range benchserver.Modes {
@@ -126,7 +95,7 @@ func BenchmarkMakeCall(b *testing.B) {
 			hc := benchserver.Client(b)
 			// The hand-written call; normalise turns the number as the
 			// user typed it into the digits sent.
-			baseline := func(b *testing.B, normalise func(*testing.B, string) string) {
+			baseline := func(b *testing.B, normalise func(testing.TB, string) string) {
 				b.ReportAllocs()
 				defer benchserver.CPU(b)()
 				i := 0
@@ -157,9 +126,9 @@ func BenchmarkMakeCall(b *testing.B) {
 					}
 				}
 			}
-			b.Run("impl=baseline", func(b *testing.B) { baseline(b, wirePhone) })
+			b.Run("impl=baseline", func(b *testing.B) { baseline(b, benchserver.WirePhone) })
 			b.Run("impl=baseline-prenormalised", func(b *testing.B) {
-				baseline(b, func(_ *testing.B, p string) string { return digits[p] })
+				baseline(b, func(_ testing.TB, p string) string { return digits[p] })
 			})
 			b.Run("impl=sdk", func(b *testing.B) {
 				c, err := gravitel.New(endpoint, pbxKey, gravitel.WithHTTPClient(hc))

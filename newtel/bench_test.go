@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,8 +12,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/nyaruka/phonenumbers"
 
 	"github.com/pbxkit/pbxkit/internal/benchserver"
 	"github.com/pbxkit/pbxkit/internal/rest"
@@ -165,33 +162,6 @@ func BenchmarkToEvent(b *testing.B) {
 // simpleCallAnswer is New-Tel's answer to a placed call.
 const simpleCallAnswer = `{"status":"success","data":{"result":"success","callDetails":{"callId":"5123456789012345678","status":"null"}}}`
 
-// benchPhoneCount is how many distinct numbers a call benchmark cycles
-// through: more than a small cache holds.
-const benchPhoneCount = 1 << 14
-
-// benchPhones are distinct numbers in the same human format, so that a
-// cache of normalised numbers cannot make the SDK's side free: a
-// click-to-call rarely dials the same client twice in a row.
-func benchPhones(n int) []string {
-	out := make([]string, n)
-	for i := range out {
-		out[i] = fmt.Sprintf("+7 916 %03d-%02d-%02d", i/10000%1000, i/100%100, i%100)
-	}
-	return out
-}
-
-// wirePhone is the hand-written client's normalisation: phonenumbers'
-// Parse, IsValidNumber and Format, the calls a Go programmer writes to
-// refuse what the SDK refuses and send what it sends (E.164 digits
-// without "+").
-func wirePhone(b *testing.B, raw string) string {
-	num, err := phonenumbers.Parse(raw, "RU")
-	if err != nil || !phonenumbers.IsValidNumber(num) {
-		b.Fatal(raw, err)
-	}
-	return phonenumbers.Format(num, phonenumbers.E164)[1:]
-}
-
 // BenchmarkStartSimpleCall compares StartSimpleCall (impl=sdk: argument
 // checks, phone normalisation, JSON body, signing, the pipeline, the
 // envelope and typed decode) with the same call written by hand on
@@ -208,13 +178,13 @@ func wirePhone(b *testing.B, raw string) string {
 //	go test -run '^$' -bench StartSimpleCall -count 10 -cpu 2 ./newtel/ | benchstat -col /impl -
 func BenchmarkStartSimpleCall(b *testing.B) {
 	routes := []benchserver.Route{{Header: map[string]string{"Content-Type": "application/json"}, Body: simpleCallAnswer}}
-	phones := benchPhones(benchPhoneCount)
+	phones := benchserver.Phones(benchserver.PhoneCount)
 	const src, callerID = "101", "+7 495 111-22-33"
 	// The SDK's whole cost, its phone normalisation included: numbers
 	// already held as the digits sent.
 	digits := make(map[string]string, len(phones)+1)
 	for _, p := range append([]string{callerID}, phones...) {
-		digits[p] = wirePhone(b, p)
+		digits[p] = benchserver.WirePhone(b, p)
 	}
 	for _, mode := range benchserver.Modes {
 		b.Run("server="+string(mode), func(b *testing.B) {
@@ -222,7 +192,7 @@ func BenchmarkStartSimpleCall(b *testing.B) {
 			hc := benchserver.Client(b)
 			// The hand-written call; normalise turns a number as the
 			// user typed it into the digits sent.
-			baseline := func(b *testing.B, normalise func(*testing.B, string) string) {
+			baseline := func(b *testing.B, normalise func(testing.TB, string) string) {
 				type wire struct {
 					CallerID  string `json:"callerId,omitempty"`
 					DstNumber string `json:"dstNumber"`
@@ -272,9 +242,9 @@ func BenchmarkStartSimpleCall(b *testing.B) {
 					}
 				}
 			}
-			b.Run("impl=baseline", func(b *testing.B) { baseline(b, wirePhone) })
+			b.Run("impl=baseline", func(b *testing.B) { baseline(b, benchserver.WirePhone) })
 			b.Run("impl=baseline-prenormalised", func(b *testing.B) {
-				baseline(b, func(_ *testing.B, p string) string { return digits[p] })
+				baseline(b, func(_ testing.TB, p string) string { return digits[p] })
 			})
 			b.Run("impl=sdk", func(b *testing.B) {
 				c, err := newtel.New(accessKey, signKey, newtel.WithBaseURL(base+"/"), newtel.WithHTTPClient(hc))
