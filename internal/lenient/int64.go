@@ -18,6 +18,10 @@ type Int64 int64
 
 // UnmarshalJSON implements [encoding/json.Unmarshaler].
 func (n *Int64) UnmarshalJSON(b []byte) error {
+	if v, ok := plainInteger(b); ok {
+		*n = Int64(v)
+		return nil
+	}
 	k, text, err := classify(b)
 	if err != nil {
 		return err
@@ -48,4 +52,21 @@ func (n *Int64) UnmarshalJSON(b []byte) error {
 // number.
 func (n Int64) MarshalJSON() ([]byte, error) {
 	return strconv.AppendInt(nil, int64(n), 10), nil
+}
+
+// plainInteger reads the commonest shape, a bare JSON integer of at most 15
+// digits, in place: the general path makes a string of it first, an
+// allocation per field of every event. Anything else is left to it.
+func plainInteger(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 15 || b[0] == '0' && len(b) > 1 {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b {
+		if !isDigit(c) {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return v, true
 }

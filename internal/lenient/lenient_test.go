@@ -446,3 +446,27 @@ func TestExcerpt(t *testing.T) {
 		})
 	}
 }
+
+// TestInt64PlainShapeAgreesWithTheGeneralPath: the in-place reading of a
+// bare integer gives what the general path gives, and leaves every other
+// shape to it.
+func TestInt64PlainShapeAgreesWithTheGeneralPath(t *testing.T) {
+	t.Parallel()
+	for _, in := range []string{"0", "7", "42", "999999999999999", "1000000000000000", "007", "-1", "1e3", "1.0", `"12"`, "12 ", ""} {
+		var fast, slow Int64
+		fastErr := fast.UnmarshalJSON([]byte(in))
+		k, text, err := classify([]byte(in))
+		_, plainOK := plainInteger([]byte(in))
+		if plainOK {
+			require.NoError(t, err, in)
+			require.Equal(t, kindNumber, k, in)
+			d, ok := parseDecimal(text)
+			require.True(t, ok, in)
+			v, exact, ok := d.scaled(0)
+			require.True(t, ok && exact, in)
+			slow = Int64(v)
+			require.NoError(t, fastErr, in)
+			assert.Equal(t, slow, fast, in)
+		}
+	}
+}
