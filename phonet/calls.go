@@ -97,7 +97,7 @@ func (c *Client) ActiveCalls(ctx context.Context) ([]*Event, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, err := decodeList[wireEvent](resp.Body)
+	items, err := decodeList[wireEvent](resp.Body, 0)
 	if err != nil {
 		return nil, resp.BadResponse(err)
 	}
@@ -135,7 +135,7 @@ func (c *Client) Users(ctx context.Context) ([]User, error) {
 	if err != nil {
 		return nil, err
 	}
-	items, err := decodeList[wireUser](resp.Body)
+	items, err := decodeList[wireUser](resp.Body, 0)
 	if err != nil {
 		return nil, resp.BadResponse(err)
 	}

@@ -192,12 +192,27 @@ func (w *wireEvent) event() *Event {
 	return ev
 }
 
-func (l *wireLeg) leg() *Leg {
+func (l *wireLeg) leg() *Leg { return l.legIn(nil) }
+
+// legIn is leg, with the Leg taken from slab while it has room, so that a
+// page of records makes its legs in one allocation; a nil or full slab
+// makes one of its own.
+func (l *wireLeg) legIn(slab *[]Leg) *Leg {
 	if l == nil || (l.ID == 0 && l.Type == 0 && l.Ext == "" && l.DisplayName == "") {
 		return nil
 	}
-	return &Leg{ID: int64(l.ID), Type: LegType(l.Type), Ext: string(l.Ext), DisplayName: string(l.DisplayName)}
+	v := Leg{ID: int64(l.ID), Type: LegType(l.Type), Ext: string(l.Ext), DisplayName: string(l.DisplayName)}
+	if slab == nil || len(*slab) == cap(*slab) {
+		return new(v)
+	}
+	*slab = append(*slab, v)
+	return &(*slab)[len(*slab)-1]
 }
+
+// legSlab is room for the legs of n records, each of which has at most
+// two. The records of a page share it: a Record the caller keeps keeps
+// the page's legs (at most 100 × 48 bytes) alive with it.
+func legSlab(n int) []Leg { return make([]Leg, 0, 2*n) }
 
 // IsCall reports whether e is a call event: dial, bridge or hangup, not a
 // pause, a click2call reply, an error or an unknown type.

@@ -181,7 +181,7 @@ func FuzzDecodeList(f *testing.F) {
 // sameList compares decodeList with the split-then-decode reading.
 func sameList[W any](t *testing.T, body []byte) {
 	t.Helper()
-	items, err := decodeList[W](body)
+	items, err := decodeList[W](body, 0)
 	raws, oerr := splitWithEncodingJSON(body, true)
 	if (err == nil) != (oerr == nil) {
 		t.Fatalf("%T: decodeList says %v; the split %v; body %q", items, err, oerr, body)

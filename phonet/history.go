@@ -147,7 +147,7 @@ func (c *Client) history(ctx context.Context, fn, path string, q HistoryQuery) i
 				yield(Record{}, err)
 				return
 			}
-			items, err := decodeList[wireRecord](resp.Body)
+			items, err := decodeList[wireRecord](resp.Body, q.PageSize)
 			if err != nil {
 				yield(Record{}, resp.BadResponse(err))
 				return
@@ -156,8 +156,10 @@ func (c *Client) history(ctx context.Context, fn, path string, q HistoryQuery) i
 				yield(Record{}, resp.BadResponse(fmt.Errorf("the page at offset %d repeats the previous one: offset is ignored", offset)))
 				return
 			}
-			for _, it := range items {
-				r, err := it.w.record(it.raw, it.err)
+			legs := legSlab(len(items))
+			for i := range items {
+				it := &items[i]
+				r, err := it.w.record(it.raw, it.err, &legs)
 				if err != nil {
 					yield(Record{}, resp.BadResponse(err))
 					return
@@ -203,14 +205,16 @@ type Record struct {
 }
 
 type wireRecord struct {
-	UUID            text     `json:"uuid"`
-	ParentUUID      text     `json:"parentUuid"`
-	EndAt           instant  `json:"endAt"`
-	LgDirection     integer  `json:"lgDirection"`
-	OtherLegNum     text     `json:"otherLegNum"`
-	OtherLegName    text     `json:"otherLegName"`
-	Leg             *wireLeg `json:"leg"`
-	Leg2            *wireLeg `json:"leg2"`
+	UUID         text    `json:"uuid"`
+	ParentUUID   text    `json:"parentUuid"`
+	EndAt        instant `json:"endAt"`
+	LgDirection  integer `json:"lgDirection"`
+	OtherLegNum  text    `json:"otherLegNum"`
+	OtherLegName text    `json:"otherLegName"`
+	// Values, not pointers: null, absent and {} all read as no leg
+	// (wireLeg.leg), so a pointer would only cost an allocation each.
+	Leg             wireLeg  `json:"leg"`
+	Leg2            wireLeg  `json:"leg2"`
 	BillSecs        integer  `json:"billSecs"`
 	Duration        integer  `json:"duration"`
 	Disposition     *integer `json:"disposition"`
@@ -227,12 +231,13 @@ const maxSeconds = 7 * 24 * 3600
 // not a JSON object, or has impossible field types, is a *DecodeError.
 func ParseRecord(data []byte) (Record, error) {
 	var w wireRecord
-	return w.record(data, unmarshalObject(data, &w))
+	return w.record(data, unmarshalObject(data, &w), nil)
 }
 
 // record is the Record that w decoded from data, or the *DecodeError of
-// err, the decoding's error, or of a duration out of range.
-func (w *wireRecord) record(data []byte, err error) (Record, error) {
+// err, the decoding's error, or of a duration out of range. Its legs are
+// taken from slab while it has room (see legSlab).
+func (w *wireRecord) record(data []byte, err error, slab *[]Leg) (Record, error) {
 	if err != nil {
 		return Record{}, &DecodeError{What: "history record", Err: err}
 	}
@@ -242,7 +247,7 @@ func (w *wireRecord) record(data []byte, err error) (Record, error) {
 	r := Record{
 		UUID: string(w.UUID), ParentUUID: string(w.ParentUUID), EndAt: w.EndAt.Time,
 		Direction: Direction(w.LgDirection), OtherLegNum: string(w.OtherLegNum), OtherLegName: string(w.OtherLegName),
-		Leg: w.Leg.leg(), Leg2: w.Leg2.leg(),
+		Leg: w.Leg.legIn(slab), Leg2: w.Leg2.legIn(slab),
 		Duration: time.Duration(w.Duration) * time.Second, Talk: time.Duration(w.BillSecs) * time.Second,
 		TransferHistory: string(w.TransferHistory), AudioRecURL: string(w.AudioRecURL), Trunk: string(w.Trunk),
 		Raw: data,

@@ -35,7 +35,10 @@ type listItem[W any] struct {
 // byte twice. A body that is not such a list is an error; an element that
 // is not a JSON object, or not a W, is its item's err, as decoding it on
 // its own would say.
-func decodeList[W any](body []byte) ([]listItem[W], error) {
+//
+// sizeHint is the number of elements expected (a page's limit), so that
+// the result is made once; a longer list grows it.
+func decodeList[W any](body []byte, sizeHint int) ([]listItem[W], error) {
 	b := bytes.TrimSpace(body)
 	if len(b) > 0 && b[0] == '{' {
 		var wrap map[string]json.RawMessage
@@ -65,17 +68,19 @@ func decodeList[W any](body []byte) ([]listItem[W], error) {
 	} else if tok.Kind() != '[' {
 		return nil, fmt.Errorf("a JSON %v where a list was expected", tok.Kind())
 	}
-	var items []listItem[W]
+	items := make([]listItem[W], 0, max(sizeHint, 0))
 	for dec.PeekKind() != ']' {
 		start := dec.InputOffset()
-		it, err := decodeItem[W](dec)
-		if err != nil {
+		// Decoded in its place in the result: an item made apart and
+		// then copied in would be one allocation more for each.
+		items = append(items, listItem[W]{})
+		it := &items[len(items)-1]
+		if err := decodeItem(dec, it); err != nil {
 			return nil, err
 		}
 		// The bytes since the last value are the separator and the
 		// element.
 		it.raw = bytes.TrimLeft(b[start:dec.InputOffset()], " \t\r\n,")
-		items = append(items, it)
 	}
 	if _, err := dec.ReadToken(); err != nil { // the ']'
 		return nil, err
@@ -89,42 +94,41 @@ func decodeList[W any](body []byte) ([]listItem[W], error) {
 	return items, nil
 }
 
-// decodeItem decodes the next element of a list. An element that is not
-// a W is the item's err, and dec is moved past it; an error of the JSON
-// itself is decodeItem's, and ends the list.
-func decodeItem[W any](dec *jsontext.Decoder) (listItem[W], error) {
-	var it listItem[W]
+// decodeItem decodes the next element of a list into it. An element that
+// is not a W is the item's err, and dec is moved past it; an error of the
+// JSON itself is decodeItem's, and ends the list.
+func decodeItem[W any](dec *jsontext.Decoder, it *listItem[W]) error {
 	switch k := dec.PeekKind(); k {
 	case jsontext.KindInvalid:
 		_, err := dec.ReadToken() // the cached error
-		return it, err
+		return err
 	case '{':
 	default:
 		if err := dec.SkipValue(); err != nil {
-			return it, err
+			return err
 		}
 		it.err = fmt.Errorf("not a JSON object: a JSON %v", k)
-		return it, nil
+		return nil
 	}
 	depth, start := dec.StackDepth(), dec.InputOffset()
 	err := lenient.UnmarshalDecode(dec, &it.w)
 	if err == nil {
-		return it, nil
+		return nil
 	}
 	var syntax *jsontext.SyntacticError
 	if errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return it, err
+		return err
 	}
 	it.err = err
 	// A type error may stop before or inside the element: read on to its
 	// end.
 	if dec.InputOffset() == start {
-		return it, dec.SkipValue()
+		return dec.SkipValue()
 	}
 	for dec.StackDepth() > depth {
 		if _, err := dec.ReadToken(); err != nil {
-			return it, err
+			return err
 		}
 	}
-	return it, nil
+	return nil
 }
