@@ -1,0 +1,55 @@
+// Package natsjs runs pbxkit across many replicas on NATS JetStream: the
+// webhook handlers' memory shared in a key-value bucket, call events and
+// records fanned out into a stream with publish deduplication, and a
+// durable consumer that hands them to the user's function.
+//
+// Only programs that import this package link NATS: the vendor packages
+// never do.
+//
+// # Memory
+//
+// [NewMemory] returns a voip.Memory on a JetStream KV bucket; give the same
+// one (or one per replica, on the same bucket) to every handler behind the
+// load balancer, in WebhookConfig.Memory. A vendor's duplicate is then
+// dropped wherever it lands, and what one webhook of a call taught the
+// handler (Gravitel says a call goes out only in its first event) is
+// known to the replica that receives the next.
+//
+// # Fan-out
+//
+// [NewPublisher] makes the stream; [Publisher.Update] plugs into any
+// WebhookConfig.Update, and [Publisher.Pump] publishes a voip.Source (a
+// phonet Hub's, say). Subjects are <prefix>.<tenant>.<vendor>.<kind>,
+// kind being start, answer, end or call (a finished-call record). Each
+// message has a Nats-Msg-Id made of the vendor's identity of the event, so
+// that the same event published twice (two replicas holding one socket
+// during a handover, a webhook delivered again) is stored once within the
+// stream's Duplicates window. [Consume] hands the stored updates to a
+// function and acks each after it succeeds; a message that keeps failing
+// is terminated after MaxDeliver deliveries and logged, never retried
+// forever.
+//
+// # When NATS fails
+//
+// Every error is an [*Error] of a class: [ErrUnavailable] (NATS down, no
+// responders, a timeout; it matches voip.ErrUnreachable too),
+// [ErrRefused], [ErrInvalid], [ErrMalformed]. A webhook handler whose
+// Memory or Update fails answers 500, so that the vendor delivers again:
+// nothing is lost silently. While the connection is down, Memory and
+// Publisher fail at once rather than queue requests that might be applied
+// after the caller was told they failed.
+//
+// Reconnecting is nats.go's job, and is automatic with the right options.
+// Connect with at least:
+//
+//	nc, err := nats.Connect(url,
+//		nats.MaxReconnects(-1),                  // never give up (the default gives up after 60 attempts)
+//		nats.ReconnectWait(250*time.Millisecond), // between attempts; default 2 s
+//		nats.RetryOnFailedConnect(true),          // start even if NATS is not up yet
+//	)
+//
+// and close it (nc.Close or nc.Drain) when the program ends. Memory,
+// Publisher and Consume go on by themselves once the connection is back;
+// with file storage (the default) a restart of NATS loses nothing that
+// was acknowledged.
+package natsjs
