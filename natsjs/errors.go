@@ -43,9 +43,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := "natsjs: " + e.Op + ": "
+	s := "natsjs: " + e.Op
 	if e.Kind != nil {
-		s += trimPkg(e.Kind.Error())
+		s += ": " + trimPkg(e.Kind.Error())
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
