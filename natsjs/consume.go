@@ -60,10 +60,16 @@ type ConsumerConfig struct {
 // deliveries it is terminated and logged as poison. A message that is not
 // a stored update is terminated at once (ErrMalformed, logged).
 //
+// fn is called for one message at a time; its context ends after AckWait
+// or when ctx ends. To share the work, run Consume under one Durable in
+// several processes.
+//
 // NATS going away does not end Consume: nats.go reconnects, and the
 // consumer goes on where it was. Consume makes (or updates) the consumer
-// itself, and makes it again if it disappears, retrying while NATS is
-// away. It returns early only for a config NATS refuses, as an *Error.
+// itself, retrying while NATS is away, and makes it again if it is
+// deleted under it; a consumer made again starts from the beginning of
+// the stream (the stream's MaxAge bounds that replay). Consume returns
+// early only for a config NATS refuses, as an *Error.
 func Consume(ctx context.Context, js jetstream.JetStream, cfg ConsumerConfig, fn func(context.Context, voip.Update) error) error {
 	const op = "consume"
 	switch {

@@ -221,3 +221,25 @@ func TestConsumeConfig(t *testing.T) {
 	assert.ErrorIs(t, err, natsjs.ErrRefused, "no stream: NATS refuses the consumer")
 	assert.ErrorIs(t, err, jetstream.ErrStreamNotFound)
 }
+
+// TestConsumeRemadeWhenDeleted: a consumer deleted under Consume (by an
+// operator, or lost with a memory-stored stream) is made again, and the
+// stream is delivered from its start: at least once.
+func TestConsumeRemadeWhenDeleted(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	js := connect(t, startNATS(t))
+	p, err := natsjs.NewPublisher(ctx, js, natsjs.PublisherConfig{})
+	require.NoError(t, err)
+	publishCalls(t, p, "first")
+	var got consumed
+	runConsume(t, js, natsjs.ConsumerConfig{Durable: "crm"}, func(_ context.Context, u voip.Update) error {
+		got.add(u.Event.CallID)
+		return nil
+	})
+	require.Eventually(t, func() bool { return got.count("first") == 1 && settled(t, js, "crm") }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, js.DeleteConsumer(ctx, natsjs.DefaultStream, "crm"))
+	publishCalls(t, p, "second")
+	require.Eventually(t, func() bool { return got.count("second") == 1 }, 20*time.Second, 10*time.Millisecond)
+	assert.Equal(t, 2, got.count("first"), "delivered again from the stream's start")
+}

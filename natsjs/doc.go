@@ -48,7 +48,16 @@
 //		nats.RetryOnFailedConnect(true),          // start even if NATS is not up yet
 //	)
 //
-// and close it (nc.Close or nc.Drain) when the program ends. Memory,
+// and close it (nc.Close or nc.Drain) when the program ends. A NATS server
+// that crashes or restarts closes the connection, which nats.go sees at
+// once; a network that silently drops packets is only noticed by pings,
+// after PingInterval × MaxPingsOutstanding (2 min × 2 by default): set
+// nats.PingInterval(5*time.Second) to notice it within about 10 s.
+// Requests sent during that window time out (ErrUnavailable) yet may be
+// applied once the connection is back. For the Memory this means that a
+// delivery whose Add timed out may be remembered all the same, and the
+// vendor's redelivery taken for a duplicate: the one case where an event
+// can be lost, bounded by that window. Memory,
 // Publisher and Consume go on by themselves once the connection is back;
 // with file storage (the default) a restart of NATS loses nothing that
 // was acknowledged.
