@@ -63,6 +63,9 @@ func TestStoredFormRoundTrip(t *testing.T) {
 	for _, u := range realUpdates(t) {
 		data, err := encodeUpdate(u)
 		require.NoError(t, err)
+		want, err := json.Marshal(storedUpdate{Event: u.Event, Call: u.Call})
+		require.NoError(t, err)
+		assert.JSONEq(t, string(want), string(data), "the fast encoder writes what json.Marshal does")
 		got, err := DecodeUpdate(data)
 		require.NoError(t, err)
 		if u.Event != nil {
@@ -70,6 +73,24 @@ func TestStoredFormRoundTrip(t *testing.T) {
 			got.Event.At = got.Event.At.UTC()
 		}
 		assert.Equal(t, u, got)
+	}
+}
+
+// TestEncodeEventTimes: times in a zone, out of RFC 3339's years, and
+// enums out of range are written or refused as json.Marshal does.
+func TestEncodeEventTimes(t *testing.T) {
+	t.Parallel()
+	for _, at := range []time.Time{{}, time.Date(2026, 3, 1, 15, 0, 5, 123, time.FixedZone("MSK", 3*3600)),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC), time.Now()} {
+		for _, kind := range []voip.EventKind{voip.EventStart, 9, -1} {
+			ev := &voip.Event{Kind: kind, Vendor: "v", At: at}
+			fast, ferr := encodeUpdate(voip.Update{Event: ev})
+			slow, serr := json.Marshal(storedUpdate{Event: ev})
+			require.Equal(t, serr == nil, ferr == nil, "%v %v: fast %v, json.Marshal %v", at, kind, ferr, serr)
+			if serr == nil {
+				assert.Equal(t, string(slow), string(fast))
+			}
+		}
 	}
 }
 
@@ -160,4 +181,45 @@ func FuzzDecodeUpdate(f *testing.F) {
 			assert.Equal(t, u.Call.ID, v.Call.ID)
 		}
 	})
+}
+
+// FuzzEncodeEvent: the fast encoder of events agrees with json.Marshal on
+// any strings and raw message: both fail, or both read back the same.
+func FuzzEncodeEvent(f *testing.F) {
+	for _, u := range realUpdates(f) {
+		if ev := u.Event; ev != nil {
+			f.Add(ev.Vendor, ev.CallID, ev.Client, ev.RawStatus, []byte(ev.Raw), int64(ev.At.UnixNano()), int8(ev.Kind))
+		}
+	}
+	f.Add("a\u2028<b>&\x00\xff", "\"\\\n\t\b\f", "é", "", []byte(` { "a" : [1, "<&>\u2028"] } `), int64(-1), int8(2))
+	f.Add("", "", "", "", []byte(`{`), int64(0), int8(0))
+	f.Fuzz(func(t *testing.T, vendor, callID, client, status string, raw []byte, at int64, kind int8) {
+		ev := &voip.Event{Kind: voip.EventKind(kind), Vendor: vendor, CallID: callID, Client: client, RawStatus: status,
+			Ext: callID + client, At: time.Unix(0, at).UTC(), Raw: raw}
+		fast, ferr := encodeUpdate(voip.Update{Event: ev})
+		slow, serr := json.Marshal(storedUpdate{Event: ev})
+		require.Equal(t, serr == nil, ferr == nil, "fast %v, json.Marshal %v", ferr, serr)
+		if serr != nil {
+			return
+		}
+		a, err := DecodeUpdate(fast)
+		require.NoError(t, err)
+		b, err := DecodeUpdate(slow)
+		require.NoError(t, err)
+		assert.Equal(t, sameJSON(t, b.Event.Raw), sameJSON(t, a.Event.Raw), "raw: the same JSON value")
+		a.Event.Raw, b.Event.Raw = nil, nil
+		assert.Equal(t, b, a)
+	})
+}
+
+// sameJSON is raw decoded, to compare JSON values whatever their spacing
+// and escapes.
+func sameJSON(t *testing.T, raw json.RawMessage) any {
+	t.Helper()
+	if raw == nil {
+		return nil
+	}
+	var v any
+	require.NoError(t, json.Unmarshal(raw, &v))
+	return v
 }
