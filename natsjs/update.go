@@ -264,13 +264,14 @@ const kindCall = "call"
 // own is stamped when it is received. Direction and disposition are left
 // out too, being derived by the handler rather than said by the vendor.
 func msgID(tenant string, ev *voip.Event, c *voip.Call) string {
-	h := sha256.New()
+	var vendor string
+	var stack [512]byte
+	b := stack[:0]
 	part := func(s string) {
-		_, _ = h.Write([]byte(s))
-		_, _ = h.Write([]byte{0})
+		b = append(b, s...)
+		b = append(b, 0)
 	}
 	part(tenant)
-	var vendor string
 	if ev != nil {
 		vendor = ev.Vendor
 		part(ev.Vendor)
@@ -288,8 +289,13 @@ func msgID(tenant string, ev *voip.Event, c *voip.Call) string {
 		part(c.Ext)
 		part(c.RawStatus)
 	}
-	var sum [sha256.Size]byte
-	return token(vendor) + "-" + hex.EncodeToString(h.Sum(sum[:0])[:16])
+	sum := sha256.Sum256(b)
+	vt := token(vendor)
+	id := make([]byte, 0, len(vt)+1+32)
+	id = append(id, vt...)
+	id = append(id, '-')
+	id = hex.AppendEncode(id, sum[:16])
+	return string(id)
 }
 
 // token makes s a single subject token: letters, digits, '-' and '_'
