@@ -15,6 +15,8 @@ import (
 	"github.com/pbxkit/pbxkit/gravitel"
 	"github.com/pbxkit/pbxkit/gravitel/graviteltest"
 	"github.com/pbxkit/pbxkit/natsjs"
+	"github.com/pbxkit/pbxkit/phonet"
+	"github.com/pbxkit/pbxkit/phonet/phonettest"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -261,4 +263,57 @@ func TestNewPublisherConfig(t *testing.T) {
 	assert.Equal(t, jetstream.FileStorage, info.Config.Storage)
 	assert.Equal(t, "pbxkit.default.phonet.answer", p.Subject(voip.Update{Event: sampleEvent()}))
 	assert.Empty(t, p.MsgID(voip.Update{}))
+}
+
+// TestHandoverStoredOnce: two replicas hold the same manager's socket
+// during a handover (two Hubs on one subscriber of the emulator), each
+// pumping its Hub into the stream: every event of the call reaches the
+// stream twice and is stored once.
+func TestHandoverStoredOnce(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(testCtx(t))
+	defer cancel()
+	const apiKey = "api-key-7c1e"
+	pbx := phonettest.NewServer(apiKey)
+	t.Cleanup(pbx.Close)
+	srv := startNATS(t)
+	js := connect(t, srv)
+	var pubs []*natsjs.Publisher
+	var pumps sync.WaitGroup
+	for range 2 {
+		c, err := phonet.New(pbx.Domain, apiKey, phonet.WithBaseURL(pbx.BaseURL()))
+		require.NoError(t, err)
+		hub, err := c.Watch(ctx, []string{"001"}, phonet.WithPing(time.Minute, 30*time.Second))
+		require.NoError(t, err)
+		p, err := natsjs.NewPublisher(ctx, connect(t, srv), natsjs.PublisherConfig{})
+		require.NoError(t, err)
+		pubs = append(pubs, p)
+		src := hub.Source()
+		pumps.Go(func() {
+			assert.ErrorIs(t, p.Pump(ctx, src), context.Canceled)
+			assert.NoError(t, src.Close())
+		})
+	}
+	defer pumps.Wait()
+	defer cancel()
+	require.NoError(t, pbx.AwaitSockets(ctx, 2))
+	uuid := pbx.Incoming("001", "+380501234567")
+	require.True(t, pbx.Answer(uuid))
+	require.True(t, pbx.Hangup(uuid))
+
+	require.Eventually(t, func() bool {
+		a, b := pubs[0].Stats(), pubs[1].Stats()
+		return a.Stored+a.Duplicates == 3 && b.Stored+b.Duplicates == 3
+	}, 10*time.Second, 10*time.Millisecond)
+	a, b := pubs[0].Stats(), pubs[1].Stats()
+	assert.Equal(t, uint64(3), a.Stored+b.Stored, "each event stored once")
+	assert.Equal(t, uint64(3), a.Duplicates+b.Duplicates, "and dropped once")
+	var kinds []string
+	for _, m := range streamMsgs(t, js, natsjs.DefaultStream) {
+		u, err := natsjs.DecodeUpdate(m.Data)
+		require.NoError(t, err)
+		assert.Equal(t, phonet.NormalizeUUID(uuid), u.Event.CallID)
+		kinds = append(kinds, u.Event.Kind.String())
+	}
+	assert.ElementsMatch(t, []string{"start", "answer", "end"}, kinds)
 }
