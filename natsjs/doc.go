@@ -15,6 +15,13 @@
 // handler (Gravitel says a call goes out only in its first event) is
 // known to the replica that receives the next.
 //
+// The handlers remember a delivery before they hand it to Update, and
+// forget it if Update fails. A replica that dies in between (or loses
+// NATS's answer to the remembering) leaves the delivery remembered for the
+// dedupe window, and the vendor's redelivery is then taken for a
+// duplicate: keep Update short, and shut replicas down gracefully (let
+// the HTTP server finish its requests).
+//
 // # Fan-out
 //
 // [NewPublisher] makes the stream; [Publisher.Update] plugs into any
