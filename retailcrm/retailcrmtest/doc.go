@@ -32,8 +32,9 @@
 // \"apiKey\" value."}. Bad input is 400 with errorMsg and errors, as an
 // object of field → message or, after [Server.ErrorsAsArray], an array;
 // [Server.RateLimit] makes requests answer 503
-// {"success":false,"errorMsg":"Rate limit exceeded"} unprocessed, and
-// [Server.Fail] answers a request with anything. [Server.Requests] lists
+// {"success":false,"errorMsg":"Rate limit exceeded"} unprocessed,
+// [Server.EnforceRate] does so past a rate (retailCRM's are 10 per second,
+// 40 for telephony), and [Server.Fail] answers a request with anything. [Server.Requests] lists
 // every request, [Server.Calls] and [Server.Events] what was stored,
 // [Server.Module] the module as sent.
 //
@@ -82,7 +83,9 @@
 //     User.Code. The manager is returned when the customer's manager is free
 //     (or ignoreStatus=1) and has an extension (the seed article); phones
 //     match on their last ten digits. Links: newOrderLink always,
-//     customerLink for a known customer, newCustomerLink otherwise.
+//     customerLink for a known customer, newCustomerLink otherwise. Empty
+//     names and emails are left out, as the CRM's serializer leaves out
+//     nulls.
 //   - The callbacks write phone and externalPhone into the query as they
 //     are, as the seed article's makeCall example shows for phone, so a "+"
 //     arrives as a space; clientId comes first, in the seed's order.

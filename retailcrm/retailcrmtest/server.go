@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"golang.org/x/time/rate"
 )
 
 // APIPrefix is where the account serves API v5. A client is given
@@ -55,6 +57,8 @@ type Server struct {
 	requests   []Request
 	faults     map[string][]fault // by path; "" is any path
 	rateLimit  int                // requests still to be refused with 503
+	limits     [2]*rate.Limiter   // general, /telephony; nil: no limit
+	refused    int                // requests refused with the rate-limit 503
 	errorsList bool               // validation errors as an array, not a map
 	modules    map[string]*module
 	lastModule string // the code of the module edited last
@@ -134,6 +138,30 @@ func (s *Server) RateLimit(n int) {
 	s.rateLimit = max(n, 0)
 }
 
+// EnforceRate makes the server refuse with the rate-limit 503 the requests
+// over rps per second (a burst of burst), and over telephonyRPS for the
+// paths under /api/v5/telephony, as retailCRM's limits of 10 and 40 per
+// key do (api-client-go rate.go). A rate of 0 or less lifts that limit;
+// none is enforced by default.
+func (s *Server) EnforceRate(rps, telephonyRPS float64, burst int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, r := range []float64{rps, telephonyRPS} {
+		s.limits[i] = nil
+		if r > 0 {
+			s.limits[i] = rate.NewLimiter(rate.Limit(r), max(burst, 1))
+		}
+	}
+}
+
+// RateLimited returns how many requests were refused with the rate-limit
+// 503, by [Server.RateLimit] or [Server.EnforceRate].
+func (s *Server) RateLimited() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
+}
+
 // ErrorsAsArray makes validation errors come as a JSON array of texts,
 // each "<field>: <message>", instead of the default object of field →
 // message; retailCRM sends both envelopes (api-client-go error_test.go).
@@ -154,6 +182,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	limited := s.rateLimit > 0
 	if limited {
 		s.rateLimit--
+	} else if l := s.limits[classOf(r.URL.Path)]; l != nil {
+		limited = !l.Allow()
+	}
+	if limited {
+		s.refused++
 	}
 	s.mu.Unlock()
 	if limited {
@@ -218,6 +251,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeError(w, http.StatusNotFound, MsgMethodNotFound, nil)
+}
+
+// classOf is the index of the limit a path counts against.
+func classOf(path string) int {
+	if strings.HasPrefix(path, APIPrefix+"/telephony/") {
+		return 1
+	}
+	return 0
 }
 
 // failed answers r with the next fault queued for its path, if any.

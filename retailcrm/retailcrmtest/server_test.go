@@ -136,6 +136,26 @@ func TestRateLimitRefusesUnprocessedThenLetsThrough(t *testing.T) {
 	assert.Len(t, s.Events(), 1)
 }
 
+func TestEnforceRateLimitsGeneralAndTelephonyApart(t *testing.T) {
+	t.Parallel()
+	s := retailcrmtest.NewServer(key)
+	defer s.Close()
+	s.EnforceRate(0.01, 0, 2) // a token per 100 s: no refill within the test
+	for i, want := range []int{http.StatusNotFound, http.StatusNotFound, http.StatusServiceUnavailable} {
+		r := get(t, s, "/integration-modules/none")
+		assert.Equal(t, want, r.status, "general request %d", i)
+	}
+	for range 5 {
+		assert.Equal(t, http.StatusOK, get(t, s, "/telephony/manager?phone=1").status, "telephony is not limited")
+	}
+	assert.Equal(t, 1, s.RateLimited())
+	s.RateLimit(1)
+	assert.Equal(t, http.StatusServiceUnavailable, get(t, s, "/telephony/manager?phone=1").status)
+	assert.Equal(t, 2, s.RateLimited())
+	s.EnforceRate(0, 0, 0)
+	assert.Equal(t, http.StatusNotFound, get(t, s, "/integration-modules/none").status, "lifted")
+}
+
 func TestFailQueuesOnceByPathThenAnyPath(t *testing.T) {
 	t.Parallel()
 	s := retailcrmtest.NewServer(key)
@@ -421,7 +441,7 @@ func TestManagerNeedsDetailsForCustomerAndLinks(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status)
 	assert.JSONEq(t, `{"success":true,
 		"manager":{"id":1,"firstName":"Иван","lastName":"Петров","patronymic":"Сергеевич","email":"ivan@example.com","code":"101"},
-		"customer":{"id":1,"externalId":"c-1","firstName":"Ольга","lastName":"Иванова","patronymic":"","email":"olga@example.org",
+		"customer":{"id":1,"externalId":"c-1","firstName":"Ольга","lastName":"Иванова","email":"olga@example.org",
 			"phones":[{"number":"+7 (912) 123-45-67"}]},
 		"links":{"newOrderLink":"`+s.URL+`/orders/add?phone=%2B7+912+123-45-67","customerLink":"`+s.URL+`/customers/1"}}`, r.raw)
 

@@ -354,8 +354,8 @@ func (s *Server) manager(w http.ResponseWriter, r *http.Request) {
 			u := s.users[ui]
 			code := s.codeOf(s.telephonyModule(), u.ID)
 			if code != "" && (ignore || u.Status == StatusFree) {
-				out["manager"] = map[string]any{"id": u.ID, "firstName": u.FirstName, "lastName": u.LastName,
-					"patronymic": u.Patronymic, "email": u.Email, "code": code}
+				out["manager"] = withStrings(map[string]any{"id": u.ID, "code": code},
+					"firstName", u.FirstName, "lastName", u.LastName, "patronymic", u.Patronymic, "email", u.Email)
 			}
 		}
 		if details {
@@ -363,18 +363,25 @@ func (s *Server) manager(w http.ResponseWriter, r *http.Request) {
 			for i, p := range c.Phones {
 				phones[i] = map[string]string{"number": p}
 			}
-			cust := map[string]any{"id": c.ID, "firstName": c.FirstName, "lastName": c.LastName,
-				"patronymic": c.Patronymic, "email": c.Email, "phones": phones}
-			if c.ExternalID != "" {
-				cust["externalId"] = c.ExternalID
-			}
-			out["customer"] = cust
+			out["customer"] = withStrings(map[string]any{"id": c.ID, "phones": phones}, "externalId", c.ExternalID,
+				"firstName", c.FirstName, "lastName", c.LastName, "patronymic", c.Patronymic, "email", c.Email)
 		}
 	}
 	if details {
 		out["links"] = links
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// withStrings adds the non-empty values of name, value pairs to m: the
+// CRM's serializer leaves out null members.
+func withStrings(m map[string]any, pairs ...string) map[string]any {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] != "" {
+			m[pairs[i]] = pairs[i+1]
+		}
+	}
+	return m
 }
 
 // samePhone compares two numbers on their last ten digits (all of them
