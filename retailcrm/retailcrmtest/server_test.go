@@ -599,3 +599,50 @@ func TestFetchRecordingAddsClientID(t *testing.T) {
 	_, err = s.FetchRecording(ctx, pbx.Client(), "unknown")
 	assert.ErrorIs(t, err, retailcrmtest.ErrNoCallbackURL)
 }
+
+// FuzzMethods feeds the methods' JSON form fields (and the manager's
+// phone) with anything: every answer is the JSON envelope with a status
+// the methods use, and nothing panics.
+func FuzzMethods(f *testing.F) {
+	s := retailcrmtest.NewServer(key)
+	f.Cleanup(s.Close)
+	h := s.Config.Handler
+	register := httptest.NewRequest(http.MethodPost, "/api/v5/integration-modules/my-telephony/edit",
+		strings.NewReader(url.Values{"integrationModule": {telephonyModule("http://pbx.invalid")}}.Encode()))
+	register.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	register.Header.Set("X-API-KEY", key)
+	h.ServeHTTP(httptest.NewRecorder(), register)
+
+	f.Add(uint8(0), telephonyModule("http://pbx.invalid"))
+	f.Add(uint8(0), `{"clientId":"x","integrations":{"telephony":{"additionalCodes":[{"userId":"1","code":100},null]}}}`)
+	f.Add(uint8(1), calls("a", "b"))
+	f.Add(uint8(1), `[{"date":"2024-05-01 12:30:00","type":"in","phone":"1","userId":"x","duration":-1},7,null]`)
+	f.Add(uint8(2), `{"phone":"1","type":"hangup","codes":[100,"101"],"userIds":["1",2],"hangupStatus":"no answered"}`)
+	f.Add(uint8(2), `{"phone":null,"codes":{}}`)
+	f.Add(uint8(3), "+7 (912) 123-45-67")
+	f.Fuzz(func(t *testing.T, which uint8, value string) {
+		var req *http.Request
+		switch which % 4 {
+		case 0, 1, 2:
+			path, field := [...][2]string{
+				{"/api/v5/integration-modules/my-telephony/edit", "integrationModule"},
+				{"/api/v5/telephony/calls/upload", "calls"},
+				{"/api/v5/telephony/call/event", "event"},
+			}[which%4][0], [...]string{"integrationModule", "calls", "event"}[which%4]
+			req = httptest.NewRequest(http.MethodPost, path, strings.NewReader(url.Values{field: {value}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		default:
+			req = httptest.NewRequest(http.MethodGet, "/api/v5/telephony/manager?details=1&phone="+url.QueryEscape(value), nil)
+		}
+		req.Header.Set("X-API-KEY", key)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		assert.Contains(t, []int{http.StatusOK, http.StatusCreated, http.StatusBadRequest, 460}, rec.Code, rec.Body.String())
+		var env struct {
+			Success *bool `json:"success"`
+		}
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &env), rec.Body.String())
+		require.NotNil(t, env.Success)
+		assert.Equal(t, rec.Code < 300, *env.Success)
+	})
+}
