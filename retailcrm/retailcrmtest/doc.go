@@ -74,8 +74,12 @@
 //     are listed in duplicateCalls (a repeat within one request is a
 //     duplicate too), nor the refused. Refused calls (invalid, or named by
 //     [Server.RejectCall]) make the answer 460 when others were stored,
-//     400 when none were, with errorMsg "Calls are uploaded with errors",
-//     errors keyed "calls[i]…" by the call's index, and the counts.
+//     400 when none were, with errorMsg "Calls are loaded with errors",
+//     errors keyed "calls[i]…" by the call's index, and the counts. The 460
+//     and the wording follow retailCRM's other batch uploads
+//     (api-client-go client_test.go: customers/upload answers 460
+//     "Customers are loaded with errors" with what was stored); that
+//     calls/upload does the same is this emulator's reading.
 //   - An event needs phone and type; hangupStatus, when present, must be one
 //     of the five. notExistCodes lists codes no user has, notExistUsers the
 //     unknown ids; the event is stored either way.

@@ -24,17 +24,17 @@ const MaxCallsPerUpload = 50
 // the texts the official clients match (api-client-go error.go, api-client-php
 // ApiExceptionFactory); the others come from the vendors' own mocks.
 const (
-	MsgMissingKey      = `"apiKey" is missing.`
-	MsgWrongKey        = `Wrong "apiKey" value.`
-	MsgRateLimit       = "Rate limit exceeded"
-	MsgInputErrors     = "Errors in the input parameters"
-	MsgEntityErrors    = "Errors in the entity format"
-	MsgNotFound        = "Not found"
-	MsgMethodNotFound  = "API method not found"
-	MsgMethodNotAllow  = "Method Not Allowed"
-	MsgNoTelephony     = "Telephony not enabled"
-	MsgNoCallsUpload   = "Telephony not enabled or not supports calls upload"
-	MsgCallsWithErrors = "Calls are uploaded with errors"
+	MsgMissingKey       = `"apiKey" is missing.`
+	MsgWrongKey         = `Wrong "apiKey" value.`
+	MsgRateLimit        = "Rate limit exceeded"
+	MsgInputErrors      = "Errors in the input parameters"
+	MsgEntityErrors     = "Errors in the entity format"
+	MsgNotFound         = "Not found"
+	MsgMethodNotFound   = "API method not found"
+	MsgMethodNotAllowed = "Method Not Allowed"
+	MsgNoTelephony      = "Telephony not enabled"
+	MsgNoCallsUpload    = "Telephony not enabled or not supports calls upload"
+	MsgCallsWithErrors  = "Calls are loaded with errors"
 )
 
 // Request is an API request as the server received it, whatever it was
@@ -224,7 +224,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	method := func(want string, h func(http.ResponseWriter, *http.Request)) {
 		if r.Method != want {
-			writeError(w, http.StatusMethodNotAllowed, MsgMethodNotAllow, nil)
+			writeError(w, http.StatusMethodNotAllowed, MsgMethodNotAllowed, nil)
 			return
 		}
 		h(w, r)

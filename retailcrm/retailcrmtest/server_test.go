@@ -367,7 +367,7 @@ func TestUploadReportsEachRefusedCall(t *testing.T) {
 	r := post(t, s, "/telephony/calls/upload", "calls", body)
 	assert.Equal(t, 460, r.status, "some stored")
 	assert.Equal(t, false, r.body["success"])
-	assert.Equal(t, "Calls are uploaded with errors", r.body["errorMsg"])
+	assert.Equal(t, "Calls are loaded with errors", r.body["errorMsg"])
 	assert.Equal(t, float64(1), r.body["processedCallsCount"])
 	assert.Equal(t, map[string]any{
 		"calls[1].date":   "This value is not a valid datetime.",
