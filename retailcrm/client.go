@@ -276,9 +276,9 @@ func (c *Client) doOnce(ctx context.Context, req *rest.Request) (*rest.Response,
 			return resp, err
 		}
 		// Refused for the rate limit: not processed, whatever the pipeline
-		// guessed from the 5xx status.
+		// guessed from a 5xx status. The pipeline resent a 429 itself.
 		e.Ambiguous = false
-		if attempt >= c.retries.max {
+		if e.StatusCode != http.StatusServiceUnavailable || attempt >= c.retries.max {
 			return nil, err
 		}
 		t := time.NewTimer(c.retries.wait(attempt, e.RetryAfter))
