@@ -26,12 +26,12 @@ var faults = map[string]http.HandlerFunc{
 		}
 		_ = conn.Close()
 	},
-	"500":        reply(http.StatusInternalServerError, `{"success":false,"errorMsg":"Internal error"}`),
-	"502":        reply(http.StatusBadGateway, "<html><body>502 Bad Gateway</body></html>"),
-	"503":        reply(http.StatusServiceUnavailable, "<html><body>503 Service Temporarily Unavailable</body></html>"),
-	"503 limit":  reply(http.StatusServiceUnavailable, rateLimited),
-	"504":        reply(http.StatusGatewayTimeout, "504 Gateway Timeout"),
-	"429":        reply(http.StatusTooManyRequests, `{"success":false,"errorMsg":"Too many requests"}`),
+	"500":       reply(http.StatusInternalServerError, `{"success":false,"errorMsg":"Internal error"}`),
+	"502":       reply(http.StatusBadGateway, "<html><body>502 Bad Gateway</body></html>"),
+	"503":       reply(http.StatusServiceUnavailable, "<html><body>503 Service Temporarily Unavailable</body></html>"),
+	"503 limit": reply(http.StatusServiceUnavailable, rateLimited),
+	"504":       reply(http.StatusGatewayTimeout, "504 Gateway Timeout"),
+	"429":       reply(http.StatusTooManyRequests, `{"success":false,"errorMsg":"Too many requests"}`),
 	"slow": func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
