@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/pbxkit/pbxkit/internal/benchserver"
 	"github.com/pbxkit/pbxkit/internal/rest"
@@ -28,6 +29,7 @@ const uploadAnswer = `{"success":true,"processedCallsCount":50,"duplicateCalls":
 func BenchmarkUploadCalls(b *testing.B) {
 	routes := []benchserver.Route{{Header: map[string]string{"Content-Type": "application/json"}, Body: uploadAnswer}}
 	calls := records(retailcrm.MaxCallsPerUpload)
+	msk := time.FixedZone("MSK", 3*60*60) // the client's default zone
 	for _, mode := range benchserver.Modes {
 		b.Run("server="+string(mode), func(b *testing.B) {
 			base := benchserver.Start(b, mode, routes)
@@ -52,7 +54,7 @@ func BenchmarkUploadCalls(b *testing.B) {
 				for b.Loop() {
 					ws := make([]wire, len(calls))
 					for i, c := range calls {
-						ws[i] = wire{Date: c.Date.In(retailcrm.DefaultLocation).Format("2006-01-02 15:04:05"), Type: string(c.Type),
+						ws[i] = wire{Date: c.Date.In(msk).Format("2006-01-02 15:04:05"), Type: string(c.Type),
 							Phone: c.Phone, Code: c.Code, UserID: c.UserID, Result: string(c.Result),
 							Duration: int64(c.Duration.Round(1e9) / 1e9), DurationWaiting: int64(c.DurationWaiting.Round(1e9) / 1e9),
 							ExternalID: c.ExternalID, RecordURL: c.RecordURL, ExternalPhone: c.ExternalPhone, Site: c.Site}

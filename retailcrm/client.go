@@ -149,9 +149,10 @@ func WithRateLimit(perSecond, telephonyPerSecond float64) Option {
 	}
 }
 
-// DefaultLocation is the zone of call dates unless WithLocation says
+// defaultLocation is the zone of call dates unless WithLocation says
 // otherwise: UTC+3, Moscow time, which has had no daylight saving since 2014.
-var DefaultLocation = time.FixedZone("MSK", 3*60*60)
+// A fixed zone needs no time zone database on the host.
+func defaultLocation() *time.Location { return time.FixedZone("MSK", 3*60*60) }
 
 // New returns a client for the account at baseURL ("https://example.retailcrm.ru";
 // with or without "/api/v5" and a trailing slash), authenticated by apiKey,
@@ -170,7 +171,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, red.Error(err)
 	}
-	o := options{loc: DefaultLocation, generalRate: DefaultRate, telephRate: DefaultTelephonyRate,
+	o := options{loc: defaultLocation(), generalRate: DefaultRate, telephRate: DefaultTelephonyRate,
 		policy: retryPolicy{max: rest.DefaultRetryMax, waitMin: rest.DefaultRetryWaitMin, waitMax: rest.DefaultRetryWaitMax}}
 	for _, opt := range opts {
 		if opt == nil {

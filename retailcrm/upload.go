@@ -222,17 +222,17 @@ func (c *Client) uploadChunk(ctx context.Context, wires []callWire, res *UploadR
 func (c *Client) callWire(r *CallRecord) (callWire, error) {
 	switch {
 	case r.Date.IsZero():
-		return callWire{}, errors.New("no Date")
+		return callWire{}, errors.New("no date")
 	case r.Type != CallIn && r.Type != CallOut:
-		return callWire{}, fmt.Errorf("Type %q: want %q or %q", r.Type, CallIn, CallOut)
+		return callWire{}, fmt.Errorf("type %q: want %q or %q", r.Type, CallIn, CallOut)
 	case strings.TrimSpace(r.Phone) == "":
-		return callWire{}, errors.New("no Phone")
+		return callWire{}, errors.New("no phone")
 	case r.Result != "" && !r.Result.valid():
-		return callWire{}, fmt.Errorf("unknown Result %q", r.Result)
+		return callWire{}, fmt.Errorf("unknown result %q", r.Result)
 	case r.Duration < 0 || r.DurationWaiting < 0:
 		return callWire{}, errors.New("negative duration")
 	case r.UserID < 0:
-		return callWire{}, errors.New("negative UserID")
+		return callWire{}, errors.New("negative userId")
 	}
 	var date [len(dateLayout)]byte
 	return callWire{

@@ -3,7 +3,6 @@ package retailcrm
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/pbxkit/pbxkit/internal/lenient"
@@ -90,5 +89,3 @@ func seconds(d int64) int64 {
 	}
 	return (d + 5e8) / 1e9
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
