@@ -21,8 +21,9 @@ import (
 // The canary key and module clientId must never be seen in an error or a
 // log line, the Debug lines with request bodies included.
 const (
-	canaryKey      = "c4n4ry-RETAILCRM-ap1k3y-0123456789"
-	canaryClientID = "c4n4ry-cl13nt1d-9f8e7d6c5b4a"
+	canaryKey         = "c4n4ry-RETAILCRM-ap1k3y-0123456789"
+	canaryClientID    = "c4n4ry-cl13nt1d-9f8e7d6c5b4a"
+	canaryOddClientID = `c4n4ry/0dd+"cl13nt"=1d&<9f8e>`
 )
 
 // TestCanaryNeverLeaks provokes every kind of failure from servers that
@@ -67,6 +68,9 @@ func TestCanaryNeverLeaks(t *testing.T) {
 			_, err = c.EditIntegrationModule(ctx, "acme", retailcrm.IntegrationModule{ClientID: canaryClientID, Active: true,
 				Telephony: &retailcrm.Telephony{MakeCallURL: "https://pbx.example/cb?clientId=" + canaryClientID}})
 			errs = append(errs, err)
+			// A clientId with characters that JSON and the form both escape.
+			_, err = c.EditIntegrationModule(ctx, "acme", retailcrm.IntegrationModule{ClientID: canaryOddClientID})
+			errs = append(errs, err)
 			_, err = c.IntegrationModule(ctx, "acme")
 			errs = append(errs, err)
 			_, err = c.UploadCalls(ctx, records(2))
@@ -77,7 +81,7 @@ func TestCanaryNeverLeaks(t *testing.T) {
 			errs = append(errs, err)
 			texts := []string{logs.String()}
 			for i, err := range errs {
-				if name == "module answer" && i != 1 {
+				if name == "module answer" && i != 2 {
 					// A success for all but the read of the module, whose
 					// answer does not decode.
 					continue
@@ -90,6 +94,7 @@ func TestCanaryNeverLeaks(t *testing.T) {
 			}
 			testutil.NoSecret(t, canaryKey, texts...)
 			testutil.NoSecret(t, canaryClientID, texts...)
+			testutil.NoSecret(t, canaryOddClientID, texts...)
 		})
 	}
 	_, err := retailcrm.New("ftp://"+canaryKey+"@x/", canaryKey)

@@ -122,12 +122,16 @@ func ExampleCallEventFrom() {
 		if errors.Is(err, voip.ErrAmbiguous) {
 			continue // it may have been shown; do not send it again
 		}
-		fmt.Println(ev.Kind, "→", out.Type, out.HangupStatus, err)
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		fmt.Println(ev.Kind, "→", strings.TrimSpace(string(out.Type)+" "+string(out.HangupStatus)))
 	}
 	// Output:
-	// start → in  <nil>
+	// start → in
 	// answer skipped
-	// end → hangup no answered <nil>
+	// end → hangup no answered
 }
 
 // Routing an incoming call to the client's manager.
