@@ -155,7 +155,7 @@ func WithRateLimit(perSecond, telephonyPerSecond float64) Option {
 func defaultLocation() *time.Location { return time.FixedZone("MSK", 3*60*60) }
 
 // New returns a client for the account at baseURL ("https://example.retailcrm.ru";
-// with or without "/api/v5" and a trailing slash), authenticated by apiKey,
+// with or without "/api/v5" and a trailing slash; a query is dropped), authenticated by apiKey,
 // a key from Settings → Integration → API access keys with the telephony
 // and integration scopes. The key is sent in the X-API-KEY header only.
 //
@@ -230,7 +230,9 @@ func apiBase(raw string) (string, error) {
 	case i >= 0 && strings.HasPrefix(p[i:], "/api/v") && !strings.Contains(p[i+len("/api/"):], "/"):
 		return "", fmt.Errorf("retailcrm: base URL %q names API version %s; this package speaks v5", u.Redacted(), p[i+len("/api/"):])
 	}
-	u.Path, u.RawPath, u.Fragment, u.RawFragment = p+apiPrefix, "", "", ""
+	// A query is dropped: retailCRM takes none on every path, and one
+	// pasted with the URL may hold the key, which goes in the header only.
+	u.Path, u.RawPath, u.RawQuery, u.Fragment, u.RawFragment = p+apiPrefix, "", "", "", ""
 	return u.String(), nil
 }
 

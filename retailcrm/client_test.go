@@ -18,7 +18,7 @@ import (
 func TestBaseURLForms(t *testing.T) {
 	t.Parallel()
 	s := newStub(t, reply(http.StatusOK, `{"success":true,"links":{}}`))
-	for _, base := range []string{s.URL, s.URL + "/", s.URL + "/api/v5", s.URL + "/api/v5/", s.URL + "/api", " " + s.URL + "//"} {
+	for _, base := range []string{s.URL, s.URL + "/", s.URL + "/api/v5", s.URL + "/api/v5/", s.URL + "/api", " " + s.URL + "//", s.URL + "/?apiKey=" + apiKey} {
 		c, err := retailcrm.New(base, apiKey, noLimit)
 		require.NoError(t, err, base)
 		_, err = c.ResponsibleManager(t.Context(), retailcrm.ManagerQuery{Phone: "88005553125"})
@@ -26,6 +26,7 @@ func TestBaseURLForms(t *testing.T) {
 	}
 	for _, r := range s.requests() {
 		assert.Equal(t, "/api/v5/telephony/manager", r.Path)
+		assert.NotContains(t, r.RawQuery, "apiKey")
 	}
 }
 
