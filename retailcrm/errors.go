@@ -23,7 +23,6 @@ const (
 	msgWrongKey      = `Wrong "apiKey" value.`
 	msgAccessDenied  = `Access denied.`
 	msgNoAccount     = `Account does not exist.`
-	msgRateLimit     = `Rate limit exceeded`
 	msgNotFound      = `Not found`
 	accountNotExists = "account does not exist (an HTML page answered): check the base URL"
 )
@@ -107,8 +106,7 @@ func errorKind(status int, msg string) error {
 		return voip.ErrForbidden
 	case msg == msgNoAccount, msg == msgNotFound:
 		return voip.ErrNotFound
-	case status == http.StatusTooManyRequests,
-		status == http.StatusServiceUnavailable && strings.Contains(strings.ToLower(msg), "rate limit"):
+	case status == http.StatusTooManyRequests, strings.Contains(strings.ToLower(msg), "rate limit"):
 		return voip.ErrRateLimited
 	}
 	if k := voip.StatusKind(status); k != nil {
