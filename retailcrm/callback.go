@@ -67,7 +67,6 @@ const (
 type callback struct {
 	kind     callbackKind
 	clientID string
-	clientN  int // how many clientId parameters came
 	call     MakeCallRequest
 	status   StatusChange
 	rest     url.Values // the query without clientId
@@ -83,10 +82,7 @@ func readCallback(rawQuery string) (*callback, error) {
 	if err != nil {
 		return nil, fmt.Errorf("retailcrm: callback query does not parse: %w", voip.ErrMalformed)
 	}
-	cb := &callback{clientN: len(q["clientId"])}
-	if cb.clientN > 0 {
-		cb.clientID = q.Get("clientId")
-	}
+	cb := &callback{clientID: q.Get("clientId")}
 	delete(q, "clientId")
 	cb.rest = q
 	userID := func() (int64, error) {

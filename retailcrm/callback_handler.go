@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/pbxkit/pbxkit/internal/redact"
@@ -70,20 +71,23 @@ type callbackHandler struct {
 }
 
 func (h *callbackHandler) serve(w http.ResponseWriter, r *http.Request, _ []byte) error {
-	cb, err := readCallback(r.URL.RawQuery)
-	if err != nil {
-		return err
-	}
-	switch cb.clientN {
+	// The clientId is checked first: a caller without it learns nothing
+	// about the rest of the query. ParseQuery keeps what it could read.
+	q, _ := url.ParseQuery(r.URL.RawQuery)
+	switch ids := q["clientId"]; len(ids) {
 	case 0:
 		return &voip.WebhookError{Status: http.StatusUnauthorized, Message: "clientId is missing", Err: voip.ErrUnverified}
 	case 1:
-		got := sha256.Sum256([]byte(cb.clientID))
+		got := sha256.Sum256([]byte(ids[0]))
 		if subtle.ConstantTimeCompare(got[:], h.digest) != 1 {
 			return &voip.WebhookError{Status: http.StatusForbidden, Message: "wrong clientId", Err: voip.ErrUnverified}
 		}
 	default:
 		return &voip.WebhookError{Status: http.StatusUnauthorized, Message: "clientId given more than once", Err: voip.ErrUnverified}
+	}
+	cb, err := readCallback(r.URL.RawQuery)
+	if err != nil {
+		return err
 	}
 	ctx := r.Context()
 	switch cb.kind {

@@ -128,7 +128,7 @@ func TestCallbackClientID(t *testing.T) {
 	rec := &callbackRecorder{}
 	h, err := retailcrm.NewCallbackHandler(rec.config())
 	require.NoError(t, err)
-	for _, q := range []string{"code=100&phone=+79121234567&userId=1", "code=100&userId=1&status=busy", ""} {
+	for _, q := range []string{"code=100&phone=+79121234567&userId=1", "code=100&userId=1&status=busy", "", "phone=1&userId=x", "a=%zz"} {
 		for clientID, want := range map[string]int{
 			"":                           http.StatusUnauthorized,
 			"&clientId=":                 http.StatusForbidden,

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pbxkit/pbxkit/internal/testutil"
 	"github.com/pbxkit/pbxkit/retailcrm"
 	"github.com/pbxkit/pbxkit/voip"
 )
@@ -28,9 +29,14 @@ var seedModule = retailcrm.IntegrationModule{
 func TestEditIntegrationModule(t *testing.T) {
 	t.Parallel()
 	s := newStub(t, reply(http.StatusCreated, `{"success":true,"info":{"notExistUsersIds":[99,"100"],"notExistSiteCodes":["old-shop"]}}`))
-	info, err := s.client(t).EditIntegrationModule(t.Context(), "my-telephony", seedModule)
+	logs := &testutil.Logs{}
+	info, err := s.client(t, retailcrm.WithLogger(logs.Logger())).EditIntegrationModule(t.Context(), "my-telephony", seedModule)
 	require.NoError(t, err)
 	assert.Equal(t, &retailcrm.EditInfo{NotExistUserIDs: []int64{99, 100}, NotExistSiteCodes: []string{"old-shop"}}, info)
+	// The Debug line shows the body with the clientId hidden.
+	assert.Contains(t, logs.String(), "integrationModule=")
+	assert.Contains(t, logs.String(), "%22clientId%22%3A%22[REDACTED]%22")
+	assert.NotContains(t, logs.String(), seedModule.ClientID)
 
 	reqs := s.requests()
 	require.Len(t, reqs, 1)
