@@ -211,3 +211,36 @@ func TestUploadWithoutExternalIDOnce(t *testing.T) {
 	require.True(t, errors.As(err, &ue))
 	assert.Equal(t, []int{0, 1, 2}, ue.Failed)
 }
+
+// TestUploadRefusesCalls checks each call refused before sending: the
+// valid ones go, the others are named with their reason.
+func TestUploadRefusesCalls(t *testing.T) {
+	t.Parallel()
+	crm := &historyCRM{stored: map[string]bool{}}
+	s := newStub(t, crm.ServeHTTP)
+	calls := records(7)
+	calls[0].Date = time.Time{}
+	calls[1].Result = "no answered" // the event's spelling
+	calls[2].Duration = -time.Second
+	calls[3].UserID = -1
+	calls[4].Type = ""
+	calls[5].Phone = " "
+	res, err := s.client(t).UploadCalls(t.Context(), calls)
+	var ue *retailcrm.UploadError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, []int{0, 1, 2, 3, 4, 5}, ue.Failed)
+	assert.Equal(t, 1, res.Processed)
+	assert.True(t, crm.stored["pbx-call-0006"])
+	for _, want := range []string{"calls[0]: no date", `calls[1]: unknown result "no answered"`, "calls[2]: negative duration",
+		"calls[3]: negative userId", `calls[4]: type ""`, "calls[5]: no phone"} {
+		assert.Contains(t, err.Error(), want)
+	}
+	assert.ErrorIs(t, err, voip.ErrBadRequest)
+	for _, r := range []retailcrm.CallResult{retailcrm.ResultAnswered, retailcrm.ResultBusy, retailcrm.ResultFailed,
+		retailcrm.ResultNoAnswer, retailcrm.ResultNotAllowed, retailcrm.ResultUnknown} {
+		calls := records(1)
+		calls[0].Result = r
+		_, err := s.client(t).UploadCalls(t.Context(), calls)
+		assert.NoError(t, err, r)
+	}
+}
