@@ -60,7 +60,7 @@ func NewCallbackHandler(cfg CallbackConfig) (http.Handler, error) {
 	}
 	sum := sha256.Sum256([]byte(cfg.ClientID))
 	h := &callbackHandler{cfg: cfg, digest: sum[:], red: redact.New(cfg.ClientID)}
-	h.cfg.ClientID = "" // only the digest is kept
+	h.cfg.ClientID = "" // compared through its digest
 	return &voip.Webhook{Serve: h.serve, Methods: []string{http.MethodGet}, Logger: cfg.Logger}, nil
 }
 

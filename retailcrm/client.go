@@ -154,10 +154,11 @@ func WithRateLimit(perSecond, telephonyPerSecond float64) Option {
 // A fixed zone needs no time zone database on the host.
 func defaultLocation() *time.Location { return time.FixedZone("MSK", 3*60*60) }
 
-// New returns a client for the account at baseURL ("https://example.retailcrm.ru";
-// with or without "/api/v5" and a trailing slash; a query is dropped), authenticated by apiKey,
-// a key from Settings → Integration → API access keys with the telephony
-// and integration scopes. The key is sent in the X-API-KEY header only.
+// New returns a client for the account at baseURL
+// ("https://example.retailcrm.ru", with or without "/api/v5" and a trailing
+// slash; a query is dropped), authenticated by apiKey, a key from Settings →
+// Integration → API access keys with the telephony and integration scopes.
+// The key is sent in the X-API-KEY header only.
 //
 // A base URL that is not http(s), has no host, or names another API version
 // is an error, as is an empty key.

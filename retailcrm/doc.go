@@ -85,8 +85,9 @@
 // The API key and every module clientId given to or read by the client are
 // hidden from every error and log line, the Debug line with the request
 // body included: EditIntegrationModule registers the clientId before it
-// builds the request. The callback handler keeps only a digest of its
-// ClientID and never logs a request's query.
+// builds the request. The callback handler compares digests of the
+// clientId in constant time, hides it in the errors of its functions, and
+// never logs a request's query.
 //
 // # Callbacks
 //
