@@ -298,3 +298,22 @@ func appendQueryEscape(dst, s []byte) []byte {
 	}
 	return dst
 }
+
+// Supports reports whether the module asks for events of type t: its
+// InputEventSupported for EventIn, OutputEventSupported for EventOut,
+// HangupEventSupported for EventHangup. A bridge checks it before
+// SendCallEvent; a nil Telephony supports none.
+func (t *Telephony) Supports(typ EventType) bool {
+	if t == nil {
+		return false
+	}
+	switch typ {
+	case EventIn:
+		return t.InputEventSupported
+	case EventOut:
+		return t.OutputEventSupported
+	case EventHangup:
+		return t.HangupEventSupported
+	}
+	return false
+}

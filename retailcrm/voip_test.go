@@ -103,3 +103,13 @@ func TestCallRecordFrom(t *testing.T) {
 		assert.False(t, ok, "%+v", c)
 	}
 }
+
+func TestTelephonySupports(t *testing.T) {
+	t.Parallel()
+	tel := &retailcrm.Telephony{InputEventSupported: true, HangupEventSupported: true}
+	assert.True(t, tel.Supports(retailcrm.EventIn))
+	assert.False(t, tel.Supports(retailcrm.EventOut))
+	assert.True(t, tel.Supports(retailcrm.EventHangup))
+	assert.False(t, tel.Supports("ringing"))
+	assert.False(t, (*retailcrm.Telephony)(nil).Supports(retailcrm.EventIn))
+}
