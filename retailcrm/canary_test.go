@@ -102,6 +102,30 @@ func TestCanaryNeverLeaks(t *testing.T) {
 	testutil.NoSecret(t, canaryKey, err.Error())
 }
 
+// TestCanaryModuleReadFirst reads a module whose answer holds the
+// clientId, before the client has sent it: an answer that does not decode,
+// then one that does and a failure that echoes it.
+func TestCanaryModuleReadFirst(t *testing.T) {
+	t.Parallel()
+	module := `{"success":true,"integrationModule":{"code":"acme","clientId":"` + canaryClientID + `"`
+	s := newStub(t, sequence(
+		reply(http.StatusOK, module+`,"active":"neither"}}`),
+		reply(http.StatusOK, module+`}}`),
+		reply(http.StatusBadRequest, `{"success":false,"errorMsg":"clientId `+canaryClientID+` is taken"}`)))
+	logs := &testutil.Logs{}
+	c := s.client(t, retailcrm.WithLogger(logs.Logger()))
+	_, err := c.IntegrationModule(t.Context(), "acme")
+	require.Error(t, err)
+	texts := testutil.ErrorTexts(err)
+	m, err := c.IntegrationModule(t.Context(), "acme")
+	require.NoError(t, err)
+	assert.Equal(t, canaryClientID, m.ClientID, "the caller gets it")
+	_, err = c.IntegrationModule(t.Context(), "acme")
+	require.Error(t, err)
+	texts = append(append(texts, testutil.ErrorTexts(err)...), logs.String())
+	testutil.NoSecret(t, canaryClientID, texts...)
+}
+
 // TestCanaryCallbackClientID sends the callback handler requests it refuses
 // and requests whose functions fail quoting the clientId, and looks for it
 // in the replies and the log.

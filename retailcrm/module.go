@@ -226,6 +226,18 @@ func (c *Client) IntegrationModule(ctx context.Context, code string) (*Integrati
 		envelope
 		Module object[moduleIn] `json:"integrationModule"`
 	}
+	if decodeEnvelope(resp.Body, &r) != nil {
+		// An answer that does not decode still hides the clientId it may
+		// hold from the error's body excerpt.
+		var probe struct {
+			Module struct {
+				ClientID lenient.String `json:"clientId"`
+			} `json:"integrationModule"`
+		}
+		if lenient.Unmarshal(resp.Body, &probe) == nil {
+			c.conceal(string(probe.Module.ClientID))
+		}
+	}
 	if err := c.decode(resp, &r); err != nil {
 		return nil, err
 	}
