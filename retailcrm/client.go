@@ -259,6 +259,9 @@ func (c *Client) do(ctx context.Context, req *rest.Request) (*rest.Response, err
 		var f *apiFailure
 		if errors.As(err, &f) {
 			f.APIError.Message = rc.Redactor().String(f.full)
+			if f.calls != nil {
+				return nil, f // an upload's partial refusal: see uploadChunk
+			}
 			return nil, f.APIError
 		}
 		return nil, err

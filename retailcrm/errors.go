@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json/jsontext"
@@ -41,6 +43,12 @@ type envelope struct {
 type apiFailure struct {
 	*voip.APIError
 	full string
+	// calls, for an upload that stored some calls and refused others, are
+	// the indexes in the request of the refused ones, read from the keys
+	// of errors ("calls[3].date"); nil when errors does not name them all.
+	// stored is its processedCallsCount.
+	calls  []int
+	stored int
 }
 
 func (f *apiFailure) Unwrap() error { return f.APIError }
@@ -65,7 +73,55 @@ func checkResponse(resp *rest.Response) error {
 		}
 		return &voip.APIError{Message: rest.TextMessage(resp.Body), Kind: errorKind(s, "")}
 	}
-	return envelopeError(s, &env)
+	err := envelopeError(s, &env)
+	if s == statusPartial {
+		f := err.(*apiFailure)
+		f.calls = refusedCalls(env.Errors)
+		var counts struct {
+			Stored lenient.Int64 `json:"processedCallsCount"`
+		}
+		if f.calls != nil && lenient.Unmarshal(bytes.TrimSpace(resp.Body), &counts) == nil {
+			f.stored = int(counts.Stored)
+		} else {
+			f.calls = nil
+		}
+	}
+	return err
+}
+
+// statusPartial is retailCRM's answer to an upload of which some entities
+// were stored and some refused (api-client-go's customers upload test
+// answers it; calls are assumed to follow, unconfirmed).
+const statusPartial = 460
+
+// refusedCalls reads the indexes of the refused calls from the keys of an
+// errors map ("calls[3]", "calls[3].date"), in order and without repeats.
+// nil when errors is not a map or a key names no call: the request then
+// counts as refused whole.
+func refusedCalls(raw jsontext.Value) []int {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil
+	}
+	var m map[string]jsontext.Value
+	if lenient.Unmarshal(raw, &m) != nil || len(m) == 0 {
+		return nil
+	}
+	out := make([]int, 0, len(m))
+	for k := range m {
+		rest, ok := strings.CutPrefix(k, "calls[")
+		if !ok {
+			return nil
+		}
+		num, _, ok := strings.Cut(rest, "]")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil || n < 0 || n >= MaxCallsPerUpload {
+			return nil
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // decodeEnvelope decodes a body into v, a struct embedding envelope. A body

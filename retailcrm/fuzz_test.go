@@ -3,6 +3,7 @@ package retailcrm
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 // official clients' fixtures (api-client-php TelephonyTest and
 // IntegrationTests, api-client-go error_test.go), and a few broken ones.
 var envelopeSamples = []string{
+	`{"success":false,"errorMsg":"Calls are loaded with errors","errors":{"calls[1].date":"This value is not valid.","calls[3]":"refused"},"processedCallsCount":2}`,
 	`{"success": true}`,
 	`{"success": true, "processedCallsCount": 1}`,
 	`{"success":true,"processedCallsCount":0,"duplicateCalls":["pbx-call-0001"]}`,
@@ -37,7 +39,7 @@ var envelopeSamples = []string{
 
 func FuzzEnvelope(f *testing.F) {
 	for _, s := range envelopeSamples {
-		for _, status := range []int{200, 201, 400, 403, 404, 405, 503} {
+		for _, status := range []int{200, 201, 400, 403, 404, 405, 460, 503} {
 			f.Add(status, []byte(s))
 		}
 	}
@@ -53,6 +55,13 @@ func FuzzEnvelope(f *testing.F) {
 			var e *voip.APIError
 			require.True(t, errors.As(err, &e))
 			require.NotNil(t, e.Kind)
+			var f *apiFailure
+			if errors.As(err, &f) && f.calls != nil {
+				require.Equal(t, statusPartial, status)
+				require.True(t, slices.IsSorted(f.calls))
+				require.Less(t, f.calls[len(f.calls)-1], MaxCallsPerUpload)
+				require.GreaterOrEqual(t, f.calls[0], 0)
+			}
 		}
 		var env envelope
 		if decodeEnvelope(body, &env) == nil {

@@ -116,8 +116,10 @@ const dateLayout = "2006-01-02 15:04:05"
 //
 // When some calls were not stored, UploadCalls returns the result of those
 // that were together with an *UploadError naming the index of every call
-// not stored; sending those again is safe. Any other error is never
-// returned.
+// not stored; sending those again is safe. A request retailCRM answers 460
+// (some calls stored, the others named by the keys of errors, such as
+// "calls[3].date") fails only the calls it names; any other failed request
+// fails all of its calls. Any other error is never returned.
 func (c *Client) UploadCalls(ctx context.Context, calls []CallRecord) (*UploadResult, error) {
 	res := &UploadResult{}
 	var (
@@ -133,6 +135,17 @@ func (c *Client) UploadCalls(ctx context.Context, calls []CallRecord) (*UploadRe
 		defer func() { wires, index = wires[:0], index[:0] }()
 		err := c.uploadChunk(ctx, wires, res)
 		if err == nil {
+			return true
+		}
+		var part *apiFailure
+		if errors.As(err, &part) && part.calls != nil && part.calls[len(part.calls)-1] < len(index) {
+			// Some calls of the request were stored: only the refused
+			// ones failed, and the next requests go.
+			res.Processed += part.stored
+			for _, j := range part.calls {
+				failed = append(failed, index[j])
+			}
+			errs = append(errs, part.APIError)
 			return true
 		}
 		failed = append(failed, index...)
