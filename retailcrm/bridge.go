@@ -91,7 +91,7 @@ const DefaultMaxUploadAttempts = 5
 // Calls are uploaded in batches and sent again when they fail, which is
 // safe since retailCRM deduplicates on externalId; a call that fails
 // MaxUploadAttempts times, or fails without an id to deduplicate on, is
-// logged at Error with its id, never dropped silently.
+// logged at Error with its id, never dropped silently (see Flush).
 type Bridge struct {
 	// CRM is the account's client. Required.
 	CRM *Client
@@ -136,8 +136,8 @@ type Bridge struct {
 	// HTTPClient fetches recordings when OpenRecording is nil. Nil is a
 	// client without a timeout: the request's context bounds it.
 	HTTPClient *http.Client
-	// MaxUploadAttempts bounds the uploads of one call; 0 means
-	// DefaultMaxUploadAttempts.
+	// MaxUploadAttempts bounds the uploads of a call that retailCRM
+	// refuses for its data; 0 means DefaultMaxUploadAttempts.
 	MaxUploadAttempts int
 	// Logger receives a line per event sent or failed, per upload and per
 	// callback; nil is silent. Lines carry call ids, extensions and phone
@@ -205,8 +205,9 @@ func (b *Bridge) Register(ctx context.Context, code string, m IntegrationModule,
 }
 
 // Update is a voip.UpdateFunc: it sends u.Event as a call event and queues
-// u.Call for upload. It returns only ctx's error: a failed event is logged
-// and not resent, and a call is queued whatever happens.
+// u.Call for upload. It always returns nil: an error would make the vendor
+// deliver the update again, and the event show twice; a failed event is
+// logged instead, and a call is queued whatever happens.
 func (b *Bridge) Update(ctx context.Context, u voip.Update) error {
 	if u.Event != nil {
 		b.Event(ctx, *u.Event)
@@ -214,7 +215,7 @@ func (b *Bridge) Update(ctx context.Context, u voip.Update) error {
 	if u.Call != nil {
 		b.Record(*u.Call)
 	}
-	return ctx.Err()
+	return nil
 }
 
 // Event sends ev as a call event when retailCRM has one for it
@@ -339,9 +340,12 @@ func (b *Bridge) Pending() int {
 
 // Flush uploads the queued calls and returns how many retailCRM stored or
 // had already. The calls that failed go back to the queue for the next
-// Flush, but for those out of attempts or without an id, which are logged
-// at Error; the error then says how many calls are waiting again or were
-// given up.
+// Flush, but for those without an id (not safe to send again) and those
+// refused for their data (voip.ErrBadRequest) MaxUploadAttempts times,
+// which are logged at Error; while retailCRM is unreachable, failing or
+// refusing the key, calls wait without counting attempts. The error says
+// how many calls are waiting again or were given up. The queue lives in memory and is not bounded: while retailCRM
+// is down it grows, and a process that ends without a last Flush loses it.
 func (b *Bridge) Flush(ctx context.Context) (int, error) {
 	b.mu.Lock()
 	batch := b.pending
@@ -371,6 +375,9 @@ func (b *Bridge) Flush(ctx context.Context) (int, error) {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxUploadAttempts
 	}
+	// Only a refusal of the data counts as an attempt: while retailCRM is
+	// unreachable, failing or refusing the key, the calls wait.
+	refused := ctx.Err() == nil && errors.Is(err, voip.ErrBadRequest)
 	var again []pendingCall
 	lost := 0
 	for _, i := range failed {
@@ -378,7 +385,9 @@ func (b *Bridge) Flush(ctx context.Context) (int, error) {
 			continue
 		}
 		p := batch[i]
-		p.attempts++
+		if refused {
+			p.attempts++
+		}
 		if p.rec.ExternalID == "" || p.attempts >= maxAttempts {
 			lost++
 			b.log().Error("retailcrm bridge: call not uploaded, given up", "call", p.rec.ExternalID,
