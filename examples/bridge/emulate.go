@@ -10,7 +10,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -55,10 +54,10 @@ const (
 
 // runEmulated runs the bridge between the emulators of the PBX and of
 // retailCRM, plays the calls and checks what the CRM received.
-func runEmulated(ctx context.Context, cfg config, out io.Writer) error {
+func runEmulated(ctx context.Context, cfg config, out, logs io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	logger := newLogger(os.Stderr, cfg.verbose)
+	logger := newLogger(logs, cfg.verbose)
 	fmt.Fprintf(out, "pbxkit bridge: %s → retailCRM, on the emulators (set RETAILCRM_URL and RETAILCRM_API_KEY for real accounts)\n", cfg.provider)
 	crm := retailcrmtest.NewServer(crmKey)
 	defer crm.Close()

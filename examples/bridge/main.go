@@ -94,7 +94,7 @@ func main() {
 	if os.Getenv("RETAILCRM_URL") != "" || os.Getenv("RETAILCRM_API_KEY") != "" {
 		err = runReal(ctx, cfg, os.Getenv)
 	} else {
-		err = runEmulated(ctx, cfg, os.Stdout)
+		err = runEmulated(ctx, cfg, os.Stdout, os.Stderr)
 	}
 	if err != nil {
 		log.Fatal(err)
