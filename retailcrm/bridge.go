@@ -79,9 +79,11 @@ const DefaultMaxUploadAttempts = 5
 // callbacks reach the PBX (makeCallUrl → GenerateCall, changeUserStatusUrl
 // → SetDND, recordUrl → the recording, streamed).
 //
-// Feed it with Update (a voip.UpdateFunc for any vendor's webhook handler)
-// or Consume (a socket's voip.Source); upload with Flush or FlushEvery;
-// serve retailCRM with NewCallbackHandler(b.Callbacks(clientID)). Set the
+// Register the module with Register; feed the bridge with Update (a
+// voip.UpdateFunc for any vendor's webhook handler) or Consume (a socket's
+// voip.Source); upload with Flush or FlushEvery; serve retailCRM with
+// NewCallbackHandler(b.Callbacks(clientID)); answer a PBX's caller lookup
+// with Caller. Set the
 // fields before the first use and do not change them after; its methods
 // are safe for concurrent use. A Bridge must not be copied.
 //
@@ -131,7 +133,8 @@ type Bridge struct {
 	// whose live events carry no record (Phonet's socket and call
 	// webhooks): called on every end event that passes CallEventFrom's
 	// filter, and what it returns is queued for upload. Nil: records come
-	// through Update's voip.Update.Call.
+	// through Update's voip.Update.Call. It runs in the event's path,
+	// after the event was sent: keep it short.
 	Finished func(ctx context.Context, end voip.Event) ([]voip.Call, error)
 	// HTTPClient fetches recordings when OpenRecording is nil. Nil is a
 	// client without a timeout: the request's context bounds it.
@@ -468,6 +471,47 @@ func (b *Bridge) Callbacks(clientID string) CallbackConfig {
 		cfg.ChangeStatus = b.changeStatus
 	}
 	return cfg
+}
+
+// Caller is what the CRM knows of a calling number, for a PBX's lookup in
+// the ringing path (Gravitel's contact, Phonet's client card), which shows
+// the client's name and routes the call to their manager.
+type Caller struct {
+	// Name is the customer's name; empty for an unknown number.
+	Name string
+	// Ext is the extension of the customer's responsible manager, when
+	// they are free and have one in the module.
+	Ext string
+	// Link is the customer's page in the CRM, or the page that creates
+	// one for an unknown number.
+	Link string
+	// Known is true when a customer has the number.
+	Known bool
+}
+
+// Caller asks the CRM who is calling from phone (Client.ResponsibleManager).
+// It sits in the ringing path: give it a short ctx.
+func (b *Bridge) Caller(ctx context.Context, phone string) (Caller, error) {
+	r, err := b.CRM.ResponsibleManager(ctx, ManagerQuery{Phone: phone})
+	if err != nil {
+		return Caller{}, err
+	}
+	var c Caller
+	if r.Customer != nil {
+		c.Known = true
+		c.Name = strings.Join(strings.Fields(r.Customer.FirstName+" "+r.Customer.LastName), " ")
+		c.Link = r.Links.CustomerLink
+	}
+	if c.Link == "" {
+		c.Link = r.Links.NewCustomerLink
+	}
+	if r.Manager != nil {
+		c.Ext = r.Manager.Code
+		if c.Ext == "" {
+			c.Ext = b.codeOf(r.Manager.ID)
+		}
+	}
+	return c, nil
 }
 
 func (b *Bridge) makeCall(ctx context.Context, r MakeCallRequest) error {

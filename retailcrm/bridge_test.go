@@ -422,3 +422,28 @@ func TestBridgeKeepsTheCodesOfAPBXWithoutMembers(t *testing.T) {
 	_, err = failing.Register(t.Context(), "bad code!", retailcrm.IntegrationModule{ClientID: emuClientID}, nil)
 	require.Error(t, err)
 }
+
+func TestBridgeCaller(t *testing.T) {
+	t.Parallel()
+	crm, c := newEmulator(t)
+	b := &retailcrm.Bridge{CRM: c, PBX: &fakePBX{members: bridgeMembers}}
+	_, err := b.Register(t.Context(), "pbxkit", retailcrm.IntegrationModule{ClientID: emuClientID, Active: true,
+		Telephony: &retailcrm.Telephony{}}, retailcrm.UsersByExt(map[string]int64{"101": 1, "102": 2}))
+	require.NoError(t, err)
+	who, err := b.Caller(t.Context(), "+79121234567")
+	require.NoError(t, err)
+	assert.True(t, who.Known)
+	assert.Equal(t, "Ольга Иванова", who.Name)
+	assert.Equal(t, "101", who.Ext, "the responsible manager's extension")
+	assert.NotEmpty(t, who.Link)
+
+	who, err = b.Caller(t.Context(), "+79990000000")
+	require.NoError(t, err)
+	assert.False(t, who.Known)
+	assert.Empty(t, who.Name)
+	assert.Empty(t, who.Ext)
+
+	crm.Fail("/api/v5/telephony/manager", http.StatusForbidden, `{"success":false,"errorMsg":"Access denied."}`)
+	_, err = b.Caller(t.Context(), "+79121234567")
+	require.ErrorIs(t, err, voip.ErrForbidden)
+}
