@@ -35,12 +35,15 @@ type emulation struct {
 	// outbound plays the call that retailCRM's makeCall placed; nil when
 	// the emulator has no events for it.
 	outbound func(ctx context.Context, hook string) error
+	// lookup has the PBX ask who is calling from phone, and returns what
+	// the PBX was told; nil for a PBX that does not ask.
+	lookup func(ctx context.Context, hook, phone string) (string, error)
 	// placed counts the calls the PBX was asked to place.
 	placed func() int
 	// dnd reads a member's DND back, by login; nil without DND.
 	dnd func(ctx context.Context, login string) (bool, error)
-	// dndLogin is the PBX login of CRM user 1.
-	dndLogin string
+	// dndLogin is the PBX login of CRM user 1, managerExt their extension.
+	dndLogin, managerExt string
 	// events and calls are what the CRM must have received.
 	events, calls int
 }
@@ -49,6 +52,7 @@ const (
 	crmKey      = "crm-key-demo-0123456789"
 	demoClient  = "+79161234567" // the client the CRM clicks
 	demoCaller  = "+79167654321" // the client who calls in
+	demoKnown   = "+79121234567" // a customer of the CRM emulator, whose manager is user 1
 	callTimeout = 10 * time.Second
 )
 
@@ -95,6 +99,17 @@ func runEmulated(ctx context.Context, cfg config, out, logs io.Writer) error {
 		fmt.Fprintf(out, "\n-- module %q registered, callbacks at %s%s\n", cfg.module, public, callbackPrefix)
 		if raw, ok := crm.Module(cfg.module); ok {
 			printTelephony(out, raw)
+		}
+
+		if emu.lookup != nil {
+			fmt.Fprintf(out, "\n-- %s calls; the PBX asks the bridge who it is\n", demoKnown)
+			told, err := emu.lookup(ctx, hook, demoKnown)
+			if err != nil {
+				return fmt.Errorf("lookup: %w", err)
+			}
+			fmt.Fprintln(out, "the PBX is told:", told)
+			check(strings.Contains(told, "Ольга") && strings.Contains(told, emu.managerExt),
+				"lookup: want the customer's name and the extension %s of their manager, got %s", emu.managerExt, told)
 		}
 
 		fmt.Fprintf(out, "\n-- %s calls the company; the call is answered\n", demoCaller)
@@ -242,7 +257,11 @@ func emulatedGravitel(_ context.Context, logger *slog.Logger) (*emulation, error
 	p.close = srv.Close
 	hooks := func(url string) graviteltest.Webhooks { return graviteltest.Webhooks{URL: url, CRMToken: crmToken} }
 	return &emulation{
-		pbx: p, users: "701=1,702=2,703=3", events: 4, calls: 2, dndLogin: "admin",
+		pbx: p, users: "701=1,702=2,703=3", events: 4, calls: 2, dndLogin: "admin", managerExt: "701",
+		lookup: func(ctx context.Context, hook, phone string) (string, error) {
+			name, responsible, err := hooks(hook).SendContact(ctx, strings.TrimPrefix(phone, "+"), "lookup-1")
+			return fmt.Sprintf("contact_name=%q responsible=%q", name, responsible), err
+		},
 		inbound: func(ctx context.Context, hook string) error {
 			_, err := srv.PlayInbound(ctx, hooks(hook), graviteltest.InboundCall{
 				Client: demoCaller, Ext: "702", Ring: 8 * time.Second, Talk: 65 * time.Second})
@@ -306,7 +325,11 @@ func emulatedPhonetWebhook(_ context.Context, logger *slog.Logger) (*emulation, 
 		return phonettest.Webhooks{URL: url + "?" + phonet.DefaultTokenParam + "=" + token}
 	}
 	return &emulation{
-		pbx: p, users: "001=1,002=2,003=3", events: 4, calls: 2,
+		pbx: p, users: "001=1,002=2,003=3", events: 4, calls: 2, managerExt: "001",
+		lookup: func(ctx context.Context, hook, phone string) (string, error) {
+			body, err := hooks(hook).Send(ctx, phonettest.LookupWebhook(strings.TrimPrefix(phone, "+"), phonettest.DefaultTrunk))
+			return string(body), err
+		},
 		inbound: func(ctx context.Context, hook string) error {
 			_, err := srv.PlayInbound(ctx, hooks(hook), phonettest.InboundCall{
 				Client: strings.TrimPrefix(demoCaller, "+"), Ext: "002", Ring: 8 * time.Second, Talk: 65 * time.Second})

@@ -5,14 +5,18 @@
 // (makeCallUrl → Provider.GenerateCall), a user's status sets their
 // do-not-disturb where the PBX has one (changeUserStatusUrl), and the CRM's
 // player streams the recording through the bridge (recordUrl →
-// Provider.CallLink → the vendor's recording). Everything goes through the
+// Provider.CallLink → the vendor's recording); where the PBX asks the CRM
+// who is calling (Gravitel's contact, Phonet's client card) the bridge
+// answers with the customer's name and routes the call to their manager
+// (telephony/manager). Everything goes through the
 // neutral voip model and retailcrm.Bridge, so every provider works the
 // same way.
 //
 // With no credentials it runs on the emulators of the PBX and of
-// retailCRM, plays an inbound and an outbound call, has the CRM click a
-// number, change a status and play a recording, prints what the CRM
-// received and exits, non-zero if anything expected did not arrive:
+// retailCRM, has the PBX look a caller up, plays an inbound and an
+// outbound call, has the CRM click a number, change a status (where the PBX
+// has a DND) and play a recording, prints what the CRM received and exits,
+// non-zero if anything expected did not arrive:
 //
 //	go run ./examples/bridge                      # Gravitel, webhooks
 //	go run ./examples/bridge -provider phonet     # Phonet, live sockets
@@ -253,7 +257,7 @@ func serveBridge(ctx context.Context, bc bridgeConfig, ready func(ctx context.Co
 	mux := http.NewServeMux()
 	mux.Handle(callbackPrefix, callbacks)
 	if bc.pbx.webhook != nil {
-		h, err := bc.pbx.webhook(b.Update)
+		h, err := bc.pbx.webhook(b.Update, b.Caller)
 		if err != nil {
 			return err
 		}
@@ -300,6 +304,9 @@ func serveBridge(ctx context.Context, bc bridgeConfig, ready func(ctx context.Co
 	case err := <-served:
 		return err
 	case err := <-consumed:
+		if err == nil { // ctx ended
+			return nil
+		}
 		return fmt.Errorf("the PBX's socket stopped: %w", err)
 	}
 }

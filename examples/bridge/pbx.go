@@ -15,6 +15,7 @@ import (
 	"github.com/pbxkit/pbxkit/gravitel"
 	"github.com/pbxkit/pbxkit/newtel"
 	"github.com/pbxkit/pbxkit/phonet"
+	"github.com/pbxkit/pbxkit/retailcrm"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
@@ -26,8 +27,9 @@ type pbx struct {
 	name     string
 	provider voip.Provider
 	// webhook builds the handler of the PBX's webhooks, served at
-	// webhookPath; nil for a socket provider.
-	webhook func(update voip.UpdateFunc) (http.Handler, error)
+	// webhookPath, with who asks the CRM who is calling where the PBX
+	// looks callers up; nil for a socket provider.
+	webhook func(update voip.UpdateFunc, who lookup) (http.Handler, error)
 	// source opens the live socket; nil for a webhook provider.
 	source        func(ctx context.Context) (voip.Source, error)
 	setDND        func(ctx context.Context, m voip.Member, on bool) error
@@ -35,6 +37,12 @@ type pbx struct {
 	finished      func(ctx context.Context, end voip.Event) ([]voip.Call, error)
 	close         func()
 }
+
+// lookup asks the CRM who is calling (retailcrm.Bridge.Caller).
+type lookup func(ctx context.Context, phone string) (retailcrm.Caller, error)
+
+// lookupTimeout bounds a lookup, which sits in the ringing path.
+const lookupTimeout = 2 * time.Second
 
 // kit makes a provider for real credentials and on its emulator.
 type kit struct {
@@ -93,8 +101,21 @@ func realGravitel(_ context.Context, env func(string) string, logger *slog.Logge
 func gravitelPBX(c *gravitel.Client, crmToken string, logger *slog.Logger) *pbx {
 	return &pbx{
 		name: "gravitel", provider: c, close: func() {},
-		webhook: func(update voip.UpdateFunc) (http.Handler, error) {
-			return gravitel.NewWebhookHandler(gravitel.WebhookConfig{CRMToken: crmToken, Update: update, Logger: logger})
+		webhook: func(update voip.UpdateFunc, who lookup) (http.Handler, error) {
+			return gravitel.NewWebhookHandler(gravitel.WebhookConfig{
+				CRMToken: crmToken, Update: update, Logger: logger,
+				// The caller's name on the employee's phone, and the call
+				// routed to the client's manager.
+				Contact: func(ctx context.Context, w *gravitel.Webhook) (*gravitel.Contact, error) {
+					ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+					defer cancel()
+					c, err := who(ctx, w.Phone)
+					if err != nil || (!c.Known && c.Ext == "") {
+						return nil, nil // an unknown caller: the call goes on as usual
+					}
+					return &gravitel.Contact{Name: c.Name, Responsible: c.Ext}, nil
+				},
+			})
 		},
 		// Gravitel names a user by login: Members gives it as ID.
 		setDND: func(ctx context.Context, m voip.Member, on bool) error { return c.SetDND(ctx, m.ID, on) },
@@ -163,8 +184,23 @@ func realPhonetWebhook(_ context.Context, env func(string) string, logger *slog.
 func phonetWebhookPBX(c *phonet.Client, token string, logger *slog.Logger) *pbx {
 	p := phonetPBX(c)
 	p.name = "phonet (webhooks)"
-	p.webhook = func(update voip.UpdateFunc) (http.Handler, error) {
-		return phonet.NewWebhookHandler(phonet.WebhookConfig{Update: update, Token: token, Logger: logger})
+	p.webhook = func(update voip.UpdateFunc, who lookup) (http.Handler, error) {
+		return phonet.NewWebhookHandler(phonet.WebhookConfig{
+			Update: update, Token: token, Logger: logger,
+			// The client card and the call routed to the client's manager.
+			Lookup: func(ctx context.Context, req phonet.LookupRequest) (*phonet.Card, error) {
+				if req.OtherLegNum == "" {
+					return nil, nil // a hidden number
+				}
+				ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+				defer cancel()
+				c, err := who(ctx, req.OtherLegNum)
+				if err != nil {
+					return nil, nil // a card of nulls: the call goes on as usual
+				}
+				return &phonet.Card{Name: c.Name, URL: c.Link, NewEntity: !c.Known, ResponsibleEmployeeExt: c.Ext}, nil
+			},
+		})
 	}
 	return p
 }
@@ -195,7 +231,7 @@ func phonetRecord(ctx context.Context, c *phonet.Client, end voip.Event) ([]voip
 	if at.IsZero() {
 		at = time.Now()
 	}
-	for _, wait := range []time.Duration{0, time.Second, 3 * time.Second} {
+	for _, wait := range []time.Duration{0, time.Second, 2 * time.Second} {
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -257,7 +293,7 @@ func realNewtel(_ context.Context, env func(string) string, logger *slog.Logger)
 func newtelPBX(c *newtel.Client, webhookKey string, logger *slog.Logger) *pbx {
 	return &pbx{
 		name: "newtel", provider: c, close: func() {},
-		webhook: func(update voip.UpdateFunc) (http.Handler, error) {
+		webhook: func(update voip.UpdateFunc, _ lookup) (http.Handler, error) {
 			return newtel.NewWebhookHandler(newtel.WebhookConfig{Key: webhookKey, Update: update, Logger: logger})
 		},
 	}
