@@ -83,17 +83,17 @@ const DefaultMaxUploadAttempts = 5
 // voip.UpdateFunc for any vendor's webhook handler) or Consume (a socket's
 // voip.Source); upload with Flush or FlushEvery; serve retailCRM with
 // NewCallbackHandler(b.Callbacks(clientID)); answer a PBX's caller lookup
-// with Caller. Set the
-// fields before the first use and do not change them after; its methods
-// are safe for concurrent use. A Bridge must not be copied.
+// with Caller. Set the fields before the first use and do not change them
+// after; the methods are safe for concurrent use. A Bridge must not be
+// copied.
 //
 // Nothing is sent twice that could show twice: a call event that failed
 // after it left (voip.ErrAmbiguous) is logged, not resent, and Update never
 // returns its error, which would make the vendor deliver the event again.
 // Calls are uploaded in batches and sent again when they fail, which is
-// safe since retailCRM deduplicates on externalId; a call that fails
-// MaxUploadAttempts times, or fails without an id to deduplicate on, is
-// logged at Error with its id, never dropped silently (see Flush).
+// safe since retailCRM deduplicates on externalId; a call refused for its
+// data MaxUploadAttempts times, or failed without an id to deduplicate on,
+// is logged at Error with its id, never dropped silently (see Flush).
 type Bridge struct {
 	// CRM is the account's client. Required.
 	CRM *Client
@@ -184,7 +184,7 @@ func (b *Bridge) Register(ctx context.Context, code string, m IntegrationModule,
 		b.log().Info("retailcrm bridge: the PBX does not list its members; the module's additionalCodes are kept")
 		userOf = nil
 	case err != nil:
-		return nil, fmt.Errorf("retailcrm: the PBX's members: %w", err)
+		return nil, fmt.Errorf("retailcrm bridge: the PBX's members: %w", err)
 	}
 	if m.Telephony == nil {
 		m.Telephony = &Telephony{}

@@ -341,7 +341,8 @@ func TestBridgeCallbacks(t *testing.T) {
 		mu   sync.Mutex
 		dnds []string
 	)
-	b := &retailcrm.Bridge{CRM: c, PBX: pbx, HTTPClient: audio.Client(),
+	var logs logSink
+	b := &retailcrm.Bridge{CRM: c, PBX: pbx, HTTPClient: audio.Client(), Logger: logs.logger(),
 		SetDND: func(_ context.Context, m voip.Member, on bool) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -401,6 +402,17 @@ func TestBridgeCallbacks(t *testing.T) {
 	assert.Equal(t, http.StatusNotFound, status(crm.FetchRecording(ctx, module.Client(), module.URL+"/record?call=none&at=1")))
 	assert.Equal(t, http.StatusNotFound, status(crm.FetchRecording(ctx, module.Client(), module.URL+"/record?call=gone&at=1")))
 	assert.Equal(t, http.StatusNotFound, status(crm.FetchRecording(ctx, module.Client(), module.URL+"/elsewhere")))
+
+	// Wrong clientIds never reach the PBX, and no secret reaches a log.
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, module.URL+"/call?clientId=wrong&phone=1&code=101", nil)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusForbidden, status(module.Client().Do(req)))
+	pbx.mu.Lock()
+	assert.Len(t, pbx.placed, 2)
+	pbx.mu.Unlock()
+	assert.Contains(t, logs.text(), "makeCall may have rung")
+	assert.NotContains(t, logs.text(), emuClientID)
+	assert.NotContains(t, logs.text(), apiKey)
 
 	// Without SetDND the status callback is not served.
 	b2 := &retailcrm.Bridge{CRM: c, PBX: pbx}

@@ -45,7 +45,7 @@
 // The flags, each with its environment variable (flags win):
 //
 //	-provider  BRIDGE_PROVIDER  gravitel | phonet | phonet-webhook | newtel (default gravitel)
-//	-listen    BRIDGE_LISTEN    address to serve on (default 127.0.0.1:8080)
+//	-listen    BRIDGE_LISTEN    address to serve on (default 127.0.0.1:8080; the emulated run takes a free port)
 //	-public    BRIDGE_PUBLIC_URL
 //	-module    RETAILCRM_MODULE the module's code (default pbxkit-bridge)
 //	-users     BRIDGE_USERS     PBX extension or email = CRM user id, comma-separated: 101=1,ann@example.com=2
