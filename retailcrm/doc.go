@@ -19,7 +19,14 @@
 //
 // [NewCallbackHandler] serves the callbacks, and [CallEventFrom] and
 // [CallRecordFrom] map any voip.Provider's events and calls to retailCRM's,
-// which is what a PBX → CRM bridge needs (see examples/bridge).
+// which is what a PBX → CRM bridge needs. [Bridge] is that bridge, ready
+// to use with any voip.Provider: it registers the module with the PBX's
+// members mapped to CRM users ([AdditionalCodes], [UsersByExt],
+// [UsersByEmail]), turns live events into call events and finished calls
+// into uploads (batched, resent safely, never dropped silently), answers
+// retailCRM's callbacks from the PBX (click-to-call, DND, recordings), and
+// a PBX's caller lookup from the responsible manager ([Bridge.Caller]).
+// examples/bridge runs it on every vendor of this module.
 //
 //	c, err := retailcrm.New("https://example.retailcrm.ru", apiKey)
 //	...
