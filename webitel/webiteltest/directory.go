@@ -10,9 +10,9 @@ import (
 // User is a user of the tenant. ID 0 in [Server.AddUser] takes the next
 // id. Licensed users may open the socket (the others get 412).
 type User struct {
-	ID                                   int64
+	ID                               int64
 	Name, Username, Email, Extension string
-	Licensed                             bool
+	Licensed                         bool
 }
 
 type userRec struct {
