@@ -346,14 +346,14 @@ func (s *Server) Incoming(ext, from string) string {
 func (s *Server) Answer(callID string) bool {
 	s.mu.Lock()
 	c := s.calls[callID]
-	first := false
+	first, bridgedID := false, newUUID()
 	if c != nil {
 		now := time.Now()
 		first = c.answered.IsZero()
 		if first {
 			c.answered = now
 		}
-		c.bridged, c.bridgedID, c.state = now, newUUID(), "active"
+		c.bridged, c.bridgedID, c.state = now, bridgedID, "active"
 	}
 	s.mu.Unlock()
 	if c == nil {
@@ -366,7 +366,7 @@ func (s *Server) Answer(callID string) bool {
 	if c.direction == "inbound" {
 		to = map[string]any{"type": "dest", "number": c.other, "name": c.other, "id": ""}
 	}
-	s.emit(c, "bridge", map[string]any{"bridged_id": c.bridgedID, "to": to, "direction": c.direction,
+	s.emit(c, "bridge", map[string]any{"bridged_id": bridgedID, "to": to, "direction": c.direction,
 		"payload": c.payload})
 	return true
 }
@@ -415,6 +415,10 @@ func (s *Server) hangup(callID, cause, by string) bool {
 	s.mu.Lock()
 	c := s.calls[callID]
 	delete(s.calls, callID)
+	var answered time.Time
+	if c != nil {
+		answered = c.answered
+	}
 	s.mu.Unlock()
 	if c == nil {
 		return false
@@ -423,11 +427,11 @@ func (s *Server) hangup(callID, cause, by string) bool {
 	data := map[string]any{
 		// mod_grpc sends 200 when it knows no SIP code: answered or not.
 		"cause": cause, "sip": 200, "hangup_by": by, "hangup_phrase": "", "payload": c.payload,
-		"originate_success": !c.answered.IsZero(),
+		"originate_success": !answered.IsZero(),
 	}
-	if !c.answered.IsZero() {
-		talk = int(end.Sub(c.answered) / time.Second)
-		data["record_start"], data["record_stop"] = ms(c.answered), ms(end)
+	if !answered.IsZero() {
+		talk = int(end.Sub(answered) / time.Second)
+		data["record_start"], data["record_stop"] = ms(answered), ms(end)
 	}
 	data["talk_sec"] = strconv.Itoa(talk)
 	s.record(c, cause, by, end)

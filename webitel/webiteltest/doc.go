@@ -33,10 +33,11 @@
 //   - Lists are {"next": true, "items": […]}, next left out when false;
 //     users, devices and tokens also echo page and size, and the tokens'
 //     size is a string (an int64 in ListUserAccessToken).
-//   - POST /api/devices and POST/PUT/PATCH /api/users answer the bare
-//     object; GET, PUT and PATCH /api/devices/{id} wrap it as
-//     {"device": {…}}; DELETE answers {"deleted": […]}. Request bodies are
-//     read bare or wrapped.
+//   - POST /api/devices and every /api/users answer (POST, GET, PUT,
+//     PATCH) carry the bare object, as the seed article and the admin UI
+//     read them; GET, PUT and PATCH /api/devices/{id} wrap it as
+//     {"device": {…}}, as devices.proto says; DELETE answers
+//     {"deleted": […]}. Request bodies are read bare or wrapped.
 //   - Errors are the engine's AppError, {"id","status","detail","code"},
 //     with the HTTP status in code: 401 api.context.unauthorized for a
 //     missing or unknown X-Webitel-Access, 400 app.call.create.valid.busy
@@ -91,8 +92,10 @@
 //
 //   - POST /api/login answers the AccessToken at the top level
 //     ({"access_token","token_type","expires_in",…}), as the web UI reads
-//     it; with [Server.SetTwoFactor] it answers {"id": …} only. A wrong
-//     password is 401 app.login.invalid_credentials.
+//     it; with [Server.SetTwoFactor] it answers {"id": …} only (POST
+//     /api/login/2fa is not served). A wrong password, user or domain is
+//     401 app.login.invalid_credentials. Every login makes a new session
+//     token.
 //   - POST /api/calls with a from.extension or from.id no user has is 400
 //     app.call.create.valid.from. The operator's leg rings (outbound) and
 //     stays ringing until [Server.Answer], which plays the auto-answer

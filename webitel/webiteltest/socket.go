@@ -258,7 +258,7 @@ func (s *Server) enqueue(sock *socket, f frame) {
 	case sock.out <- f:
 	case <-sock.ctx.Done():
 	default:
-		go s.kill(sock)
+		s.kill(sock) // a client that does not read; never called under s.mu
 	}
 }
 
@@ -316,14 +316,14 @@ func (s *Server) serveFrame(sock *socket, data []byte) {
 		s.enqueue(sock, failFrame(req.Seq, http.StatusUnauthorized, "api.web_socket_router.not_authenticated.app_error", "authenticate first"))
 		return
 	}
-	data2, fail := s.action(sock, u, req)
+	res, fail := s.action(sock, u, req)
 	if fail != nil {
 		s.reply(sock, *fail)
 		return
 	}
-	s.reply(sock, okFrame(req.Seq, data2.data))
-	if data2.after != nil {
-		data2.after()
+	s.reply(sock, okFrame(req.Seq, res.data))
+	if res.after != nil {
+		res.after()
 	}
 }
 
