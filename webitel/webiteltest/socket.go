@@ -21,7 +21,7 @@ const (
 	defaultAppPing  = 30 * time.Second
 	writeWait       = 30 * time.Second
 	sendQueue       = 256
-	shuffleWindow   = 50 * time.Millisecond
+	shuffleWindow   = 200 * time.Millisecond
 	invalidParamID  = "api.websocket_handler.invalid_param.app_error"
 	unauthorizedID  = "api.context.unauthorized"
 	noLicenseID     = "api.context.permissions.license"
@@ -88,7 +88,7 @@ func (s *Server) FailSocket(status int) {
 
 // ShuffleReplies makes replies to actions come back out of order while on:
 // a reply is held until the next one, and the two go out in reverse; a
-// lone reply goes out after 50 ms. Events are not held.
+// lone reply goes out after 200 ms. Events are not held.
 func (s *Server) ShuffleReplies(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
