@@ -308,8 +308,11 @@ func callFrame(c *callRec, event string, data map[string]any) []byte {
 	return b
 }
 
-// emit sends a call event to the sockets of the call's user.
+// emit sends a call event to the sockets of the call's user. Every
+// sub-event's data carries user_id as a number: mod_grpc's BaseCallEvent
+// adds it whenever the leg has a user (mod_grpc src/Call.h).
 func (s *Server) emit(c *callRec, event string, data map[string]any) {
+	data["user_id"] = c.user.ID
 	s.toUser(c.user.ID, "call", callFrame(c, event, data), true)
 }
 
@@ -317,7 +320,7 @@ func (s *Server) emit(c *callRec, event string, data map[string]any) {
 func (s *Server) ring(c *callRec) {
 	from, to := s.parties(c)
 	s.emit(c, "ringing", map[string]any{
-		"user_id": c.user.ID, "sip_id": newHex(8), "direction": c.direction, "destination": s.destination(c),
+		"sip_id": newHex(8), "direction": c.direction, "destination": s.destination(c),
 		"from": from, "to": to, "payload": c.payload,
 	})
 }

@@ -245,7 +245,9 @@ func TestSocketCallEventsPerUser(t *testing.T) {
 	assert.Equal(t, "101", d["to"].(map[string]any)["number"])
 
 	require.True(t, srv.Answer(id))
-	assert.Equal(t, "active", callOf(t, ivan.read())["event"])
+	active := callOf(t, ivan.read())
+	assert.Equal(t, "active", active["event"])
+	assert.Equal(t, map[string]any{"user_id": float64(1)}, active["data"], "user_id as a number in every data")
 	bridge := ivan.read()
 	assert.EqualValues(t, 3, bridge["seq"])
 	assert.Equal(t, "bridge", callOf(t, bridge)["event"])
