@@ -425,3 +425,44 @@ func TestCloseWithLiveSockets(t *testing.T) {
 	srv.Close()
 	assert.True(t, p.closed())
 }
+
+// FuzzSocketFrames sends arbitrary client frames to an authenticated
+// socket: the server never panics, and it either answers a ping after
+// them or has closed the socket.
+func FuzzSocketFrames(f *testing.F) {
+	for _, seed := range []string{
+		`{"seq":2,"action":"ping","data":{"ping":1}}`,
+		`{"seq":0,"action":"ping"}`,
+		`{"seq":-4,"action":""}`,
+		`{"seq":2,"action":"authentication_challenge","data":{}}`,
+		`{"seq":2,"action":"call_hold","data":{"id":7,"app_id":null}}`,
+		`{"seq":2,"action":"call_dtmf","data":{"id":"x","app_id":"fs-1","dtmf":""}}`,
+		`{"seq":2,"action":"call_invite","data":{"destination":"+380","params":{"variables":{"a":1,"b":"2"}}}}`,
+		`{"seq":2,"action":"cc_agent_pause","data":{"agent_id":1e300}}`,
+		`{"seq":2,"action":"cc_agent_online","data":{"agent_id":"10"}}`,
+		`{"seq":2,"action":"call_hangup","data":null}`,
+		"\x00\x00\x00\x00",
+		`not json`,
+	} {
+		f.Add([]byte(seed))
+	}
+	srv := webiteltest.NewServer(token)
+	defer srv.Close()
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		p := dial(t, srv)
+		p.auth(token)
+		require.NoError(t, p.c.Write(p.ctx, websocket.MessageText, frame))
+		p.raw(map[string]any{"seq": 1 << 40, "action": "ping", "data": map[string]any{"ping": 1}})
+		for {
+			_, b, err := p.c.Read(p.ctx)
+			if err != nil {
+				require.NoError(t, p.ctx.Err(), "closed, not timed out")
+				return
+			}
+			var m map[string]any
+			if json.Unmarshal(b, &m) == nil && m["seq_reply"] == float64(1<<40) {
+				return
+			}
+		}
+	})
+}
