@@ -2,6 +2,7 @@ package webitel
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -103,3 +104,28 @@ func errorKind(id string, status int) error {
 	}
 	return voip.ErrServer
 }
+
+// checkPartial is checkResponse for a request of a byte range: a success
+// must be 206 Partial Content. A 200 is the whole file, which the caller
+// did not ask for: it is refused before any byte reaches the writer.
+func checkPartial(resp *rest.Response) error {
+	if resp.StatusCode == http.StatusOK {
+		return &voip.APIError{Kind: voip.ErrBadResponse,
+			Message: "the server ignored the Range header and sent the whole file"}
+	}
+	return checkResponse(resp)
+}
+
+// argError is an argument of fn refused before anything was sent.
+func argError(fn, arg string, err error) error {
+	return &voip.ArgError{Vendor: Vendor, Func: fn, Arg: arg, Err: err}
+}
+
+// notSupported is what a method Webitel lacks (or has broken) returns:
+// it matches voip.ErrNotSupported and says what to use instead.
+func notSupported(fn, why string) error {
+	return &voip.APIError{Vendor: Vendor, Method: fn, Kind: voip.ErrNotSupported, Message: why}
+}
+
+// errEmpty is the cause of an ArgError for a required argument left empty.
+var errEmpty = errors.New("empty")
