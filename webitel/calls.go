@@ -15,9 +15,9 @@ import (
 	"github.com/pbxkit/pbxkit/voip"
 )
 
-// region reads numbers without a country code: Webitel's home market is
+// phoneRegion reads numbers without a country code: Webitel's home market is
 // Ukraine.
-const region = "UA"
+const phoneRegion = "UA"
 
 // CallRequest is a click-to-call (the engine's CreateCallRequest, protos
 // engine/call.proto): Webitel rings the From user's devices first (with SIP
@@ -281,13 +281,13 @@ func (k *keyedActive) call() (ActiveCall, error) {
 		BridgedID: string(w.BridgedID), User: w.User.lookup(), Gateway: w.Gateway.lookup(), Queue: w.Queue.lookup(),
 		Agent: w.Agent.lookup(), From: w.From.endpoint(), To: w.To.endpoint(),
 		CreatedAt: w.CreatedAt.Time, AnsweredAt: w.AnsweredAt.Time, BridgedAt: w.BridgedAt.Time,
-		Duration: seconds(w.Duration), Hold: seconds(w.HoldSec), Wait: seconds(w.WaitSec), Bill: seconds(w.BillSec),
+		Duration: durationSec(w.Duration), Hold: durationSec(w.HoldSec), Wait: durationSec(w.WaitSec), Bill: durationSec(w.BillSec),
 		Raw: k.raw,
 	}, nil
 }
 
-// seconds converts a count of seconds from the wire.
-func seconds(n lenient.Int64) time.Duration {
+// durationSec converts a count of seconds from the wire.
+func durationSec(n lenient.Int64) time.Duration {
 	if n <= 0 || n > lenient.Int64(1<<62/time.Second) {
 		return 0
 	}
@@ -309,7 +309,7 @@ type ActiveQuery struct {
 func (c *Client) ActiveCalls(ctx context.Context, q ActiveQuery) iter.Seq2[ActiveCall, error] {
 	size, err := checkSize("ActiveCalls", "ActiveQuery.PageSize", q.PageSize)
 	if err != nil {
-		return failed[ActiveCall](err)
+		return failedSeq[ActiveCall](err)
 	}
 	v := url.Values{}
 	for _, id := range q.UserIDs {
@@ -356,5 +356,5 @@ func (c *Client) CallFiles(ctx context.Context, callID string) ([]File, error) {
 	if callID == "" {
 		return nil, argError("CallFiles", "callID", errEmpty)
 	}
-	return collect(pages(ctx, c, "calls/"+url.PathEscape(callID)+"/files", nil, DefaultPageSize, (*wireFile).file))
+	return collectSeq(pages(ctx, c, "calls/"+url.PathEscape(callID)+"/files", nil, DefaultPageSize, (*wireFile).file))
 }

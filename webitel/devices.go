@@ -39,12 +39,12 @@ type wireDevice struct {
 	UpdatedAt lenient.Time   `json:"updated_at"`
 	CreatedBy *wireLookup    `json:"created_by"`
 	UpdatedBy *wireLookup    `json:"updated_by"`
-	Hotdesk   flag           `json:"hotdesk"`
+	Hotdesk   wireBool       `json:"hotdesk"`
 	Brand     lenient.String `json:"brand"`
 	Model     lenient.String `json:"model"`
 	MAC       lenient.String `json:"mac"`
 	IP        lenient.String `json:"ip"`
-	Reged     flag           `json:"reged"`
+	Reged     wireBool       `json:"reged"`
 }
 
 func (w *wireDevice) key() string { return string(w.ID) }
@@ -170,7 +170,7 @@ type DeviceQuery struct {
 func (c *Client) Devices(ctx context.Context, q DeviceQuery) iter.Seq2[Device, error] {
 	size, err := checkSize("Devices", "DeviceQuery.PageSize", q.PageSize)
 	if err != nil {
-		return failed[Device](err)
+		return failedSeq[Device](err)
 	}
 	v := url.Values{}
 	if q.Q != "" {
@@ -182,8 +182,8 @@ func (c *Client) Devices(ctx context.Context, q DeviceQuery) iter.Seq2[Device, e
 	return pages(ctx, c, "devices", v, size, (*wireDevice).device)
 }
 
-// failed is an iterator that yields err alone.
-func failed[T any](err error) iter.Seq2[T, error] {
+// failedSeq is an iterator that yields err alone.
+func failedSeq[T any](err error) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		var zero T
 		yield(zero, err)

@@ -22,10 +22,10 @@ const (
 	MaxPageSize     = 20000
 )
 
-// flag is a bool that may arrive as true, "true", 1 or null.
-type flag bool
+// wireBool is a bool that may arrive as true, "true", 1 or null.
+type wireBool bool
 
-func (f *flag) UnmarshalJSON(b []byte) error {
+func (f *wireBool) UnmarshalJSON(b []byte) error {
 	var s lenient.String
 	if err := s.UnmarshalJSON(b); err != nil {
 		return err
@@ -46,8 +46,8 @@ func (f *flag) UnmarshalJSON(b []byte) error {
 // tokens also echo page and size (tokens' size as a string); they are not
 // read, since the client knows what it asked for.
 type wireList[W any] struct {
-	Next  flag `json:"next"`
-	Items []W  `json:"items"`
+	Next  wireBool `json:"next"`
+	Items []W      `json:"items"`
 }
 
 // keyed is a list element with an identity, so that a page that repeats the
@@ -137,8 +137,8 @@ func checkSize(fn, arg string, size int) (int, error) {
 	return size, nil
 }
 
-// collect drains a list iterator into a slice.
-func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+// collectSeq drains a list iterator into a slice.
+func collectSeq[T any](seq iter.Seq2[T, error]) ([]T, error) {
 	var out []T
 	for t, err := range seq {
 		if err != nil {
@@ -149,12 +149,12 @@ func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
 	return out, nil
 }
 
-// unwrap returns the object a single-entity answer carries: the proto says
+// unwrapEntity returns the object a single-entity answer carries: the proto says
 // some are wrapped ({"device":{…}}, {"user":{…}}, {"updated":{…}}) while
 // the seed article and the admin UI read them bare (notes §2). An object
 // whose only key is one of keys and holds an object is unwrapped; any
 // other body is returned as it is.
-func unwrap(body []byte, keys ...string) []byte {
+func unwrapEntity(body []byte, keys ...string) []byte {
 	b := bytes.TrimSpace(body)
 	if len(b) == 0 || b[0] != '{' {
 		return body
@@ -183,7 +183,7 @@ func (r *lenientRaw) UnmarshalJSON(b []byte) error {
 
 // decodeOne reads a single-entity answer into w, unwrapped from any of keys.
 func decodeOne(resp *rest.Response, w any, keys ...string) error {
-	b := unwrap(resp.Body, keys...)
+	b := unwrapEntity(resp.Body, keys...)
 	if bb := bytes.TrimSpace(b); len(bb) == 0 || bb[0] != '{' {
 		return resp.BadResponse(fmt.Errorf("want a JSON object"))
 	}

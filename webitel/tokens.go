@@ -70,7 +70,7 @@ func (c *Client) AddUserToken(ctx context.Context, userID, usage string) (*Token
 func (c *Client) UserTokens(ctx context.Context, userID string) iter.Seq2[Token, error] {
 	userID = strings.TrimSpace(userID)
 	if userID == "" {
-		return failed[Token](argError("UserTokens", "userID", errEmpty))
+		return failedSeq[Token](argError("UserTokens", "userID", errEmpty))
 	}
 	return pages(ctx, c, tokensPath(userID), nil, DefaultPageSize, (*wireToken).token)
 }

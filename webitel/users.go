@@ -204,7 +204,7 @@ type UserQuery struct {
 func (c *Client) Users(ctx context.Context, q UserQuery) iter.Seq2[User, error] {
 	size, err := checkSize("Users", "UserQuery.PageSize", q.PageSize)
 	if err != nil {
-		return failed[User](err)
+		return failedSeq[User](err)
 	}
 	v := url.Values{}
 	if q.Q != "" {
