@@ -190,8 +190,10 @@ type Eavesdrop struct {
 }
 
 // Eavesdrop joins a supervisor to an active call and returns the id of
-// the supervisor's new leg. It places a call, so it is sent at most once,
-// like [Client.CreateCall].
+// the supervisor's new leg when Webitel gives one: the engine's handler
+// answers an empty CreateCallResponse (engine grpc_api/call.go
+// EavesdropCall), so the id is usually "". It places a call, so it is sent
+// at most once, like [Client.CreateCall].
 func (c *Client) Eavesdrop(ctx context.Context, id string, e Eavesdrop) (string, error) {
 	id = strings.TrimSpace(id)
 	if id == "" {
