@@ -19,9 +19,9 @@ import (
 type Agent struct {
 	ID string
 	// User is the agent's user; required on create.
-	User                    *Lookup
-	Name, Extension         string
-	Description             string
+	User            *Lookup
+	Name, Extension string
+	Description     string
 	// Status is "online", "offline", "pause" or "break_out".
 	Status           string
 	LastStatusChange time.Time

@@ -76,13 +76,13 @@ func TestCreateCallNoID(t *testing.T) {
 func TestCallControl(t *testing.T) {
 	t.Parallel()
 	s, c := newRESTServer(t, restRoutes{
-		"DELETE /api/calls/active/c1":          restOK(`{}`),
-		"PATCH /api/calls/active/c1/hold":      restOK(`{"state":"hold"}`),
-		"PATCH /api/calls/active/c1/unhold":    restOK(`{"state":"active"}`),
-		"PATCH /api/calls/active/c1/transfer":  restOK(`{}`),
-		"POST /api/calls/active/c1/eavesdrop":  restOK(`{}`),
-		"GET /api/calls/active":                restOK(`{"next":false,"items":[{"id":"c1","app_id":"fs-1","state":"active","direction":"outbound","from":{"type":"user","number":"101","id":"123"},"created_at":"1714550000000","duration":12,"user":{"id":"123","name":"John"}}]}`),
-		"GET /api/calls/c1/files":              restOK(`{"items":[{"id":"555","name":"rec.mp3","size":"123456","mime_type":"audio/mp3","type":"file_type_audio","start_at":"1714550012000"}]}`),
+		"DELETE /api/calls/active/c1":         restOK(`{}`),
+		"PATCH /api/calls/active/c1/hold":     restOK(`{"state":"hold"}`),
+		"PATCH /api/calls/active/c1/unhold":   restOK(`{"state":"active"}`),
+		"PATCH /api/calls/active/c1/transfer": restOK(`{}`),
+		"POST /api/calls/active/c1/eavesdrop": restOK(`{}`),
+		"GET /api/calls/active":               restOK(`{"next":false,"items":[{"id":"c1","app_id":"fs-1","state":"active","direction":"outbound","from":{"type":"user","number":"101","id":"123"},"created_at":"1714550000000","duration":12,"user":{"id":"123","name":"John"}}]}`),
+		"GET /api/calls/c1/files":             restOK(`{"items":[{"id":"555","name":"rec.mp3","size":"123456","mime_type":"audio/mp3","type":"file_type_audio","start_at":"1714550012000"}]}`),
 	}.handler)
 	ctx := t.Context()
 	require.NoError(t, c.HangupCall(ctx, "c1"))

@@ -31,7 +31,9 @@ var restFaults = map[string]http.HandlerFunc{
 		restJSON(w, 500, `{"id":"app.call.create.app_error","code":500,"detail":"fs down"}`)
 	},
 	"502": func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "<html>502</html>", http.StatusBadGateway) },
-	"503": func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "unavailable", http.StatusServiceUnavailable) },
+	"503": func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+	},
 	"slow": func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
