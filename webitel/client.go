@@ -174,6 +174,13 @@ func readOptions(opts []Option) (options, error) {
 	return o, nil
 }
 
+// conceal hides a secret learned at run time (a password sent, a token
+// made) from every later error and log line of the client's pipelines.
+func (c *Client) conceal(secret string) {
+	c.api.Conceal(secret)
+	c.ranged.Conceal(secret)
+}
+
 // headerToken carries the access token on every REST request and on the
 // storage service's downloads.
 const headerToken = "X-Webitel-Access"

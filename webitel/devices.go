@@ -92,7 +92,7 @@ func (c *Client) CreateDevice(ctx context.Context, d Device) (*Device, error) {
 		return nil, argError("CreateDevice", "Device.Account", errEmpty)
 	}
 	if d.Password != "" {
-		c.api.Conceal(d.Password)
+		c.conceal(d.Password)
 	}
 	d.ID = ""
 	resp, err := c.do(ctx, http.MethodPost, "devices", nil, d.send(), rest.ByMethod)
@@ -133,7 +133,7 @@ func (c *Client) UpdateDevice(ctx context.Context, d Device) (*Device, error) {
 		return nil, argError("UpdateDevice", "Device.ID", errEmpty)
 	}
 	if d.Password != "" {
-		c.api.Conceal(d.Password)
+		c.conceal(d.Password)
 	}
 	resp, err := c.do(ctx, http.MethodPut, "devices/"+url.PathEscape(id), nil, d.send(), rest.ByMethod)
 	if err != nil {

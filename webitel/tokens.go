@@ -59,7 +59,7 @@ func (c *Client) AddUserToken(ctx context.Context, userID, usage string) (*Token
 		return nil, err
 	}
 	if w.Token != "" {
-		c.api.Conceal(string(w.Token))
+		c.conceal(string(w.Token))
 	}
 	t, _ := w.token()
 	return &t, nil

@@ -137,7 +137,7 @@ func (c *Client) CreateUser(ctx context.Context, u User) (*User, error) {
 		return nil, argError("CreateUser", "User.Username", errEmpty)
 	}
 	if u.Password != "" {
-		c.api.Conceal(u.Password)
+		c.conceal(u.Password)
 	}
 	u.ID = ""
 	resp, err := c.do(ctx, http.MethodPost, "users", nil, u.send(), rest.ByMethod)
@@ -168,7 +168,7 @@ func (c *Client) UpdateUser(ctx context.Context, u User) (*User, error) {
 		return nil, argError("UpdateUser", "User.ID", errEmpty)
 	}
 	if u.Password != "" {
-		c.api.Conceal(u.Password)
+		c.conceal(u.Password)
 	}
 	resp, err := c.do(ctx, http.MethodPut, "users/"+url.PathEscape(id), nil, u.send(), rest.ByMethod)
 	if err != nil {
