@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/pbxkit/pbxkit/internal/lenient"
@@ -28,7 +29,7 @@ const (
 // gRPC code in the second; both are read as numbers or strings.
 type appError struct {
 	ID        lenient.String `json:"id"`
-	Code      lenient.Int64  `json:"code"`
+	Code      lenient.String `json:"code"` // a number, read apart so that a garbled one loses nothing else
 	Detail    lenient.String `json:"detail"`
 	Status    lenient.String `json:"status"`
 	RequestID lenient.String `json:"request_id"`
@@ -71,10 +72,11 @@ func parseAppError(body []byte, status int) *voip.APIError {
 	if e.Message == "" {
 		e.Message = string(w.Status)
 	}
-	if status == 0 && w.ID != "" && w.Code >= 100 && w.Code <= 599 {
+	code, _ := strconv.Atoi(string(w.Code))
+	if status == 0 && w.ID != "" && code >= 100 && code <= 599 {
 		// A socket reply: the AppError's code is the HTTP status it stands
 		// for.
-		e.StatusCode = int(w.Code)
+		e.StatusCode = code
 	}
 	e.Kind = errorKind(e.Code, e.StatusCode)
 	return e

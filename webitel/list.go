@@ -183,14 +183,18 @@ func (r *lenientRaw) UnmarshalJSON(b []byte) error {
 
 // decodeOne reads a single-entity answer into w, unwrapped from any of keys.
 func decodeOne(resp *rest.Response, w any, keys ...string) error {
-	b := unwrapEntity(resp.Body, keys...)
-	if bb := bytes.TrimSpace(b); len(bb) == 0 || bb[0] != '{' {
-		return resp.BadResponse(fmt.Errorf("want a JSON object"))
-	}
-	if err := lenient.Unmarshal(b, w); err != nil {
+	if err := unmarshalEntity(unwrapEntity(resp.Body, keys...), w); err != nil {
 		return resp.BadResponse(err)
 	}
 	return nil
+}
+
+// unmarshalEntity decodes a JSON object into w.
+func unmarshalEntity(b []byte, w any) error {
+	if bb := bytes.TrimSpace(b); len(bb) == 0 || bb[0] != '{' {
+		return fmt.Errorf("want a JSON object")
+	}
+	return lenient.Unmarshal(b, w)
 }
 
 // do sends a request whose body is v encoded as JSON (nil: no body).
