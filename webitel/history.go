@@ -66,7 +66,7 @@ func (q HistoryQuery) check(now time.Time) (HistoryQuery, error) {
 		return fail("To", fmt.Errorf("%v is before From %v", q.To, q.From))
 	case q.From.IsZero() && strings.TrimSpace(q.Number) == "" && strings.TrimSpace(q.Q) == "" &&
 		len(q.IDs) == 0 && strings.TrimSpace(q.DependencyID) == "":
-		return fail("From", errors.New("Webitel needs one of From, Number, Q, IDs or DependencyID"))
+		return fail("From", errors.New("one of From, Number, Q, IDs or DependencyID is required by the engine"))
 	}
 	for _, id := range q.IDs {
 		if strings.TrimSpace(id) == "" {

@@ -105,7 +105,7 @@ func sendLookups(ls []Lookup) []sendLookup {
 	}
 	out := make([]sendLookup, len(ls))
 	for i, l := range ls {
-		out[i] = sendLookup{ID: l.ID, Name: l.Name}
+		out[i] = sendLookup(l)
 	}
 	return out
 }
