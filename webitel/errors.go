@@ -42,6 +42,12 @@ type appError struct {
 // New): it says where it pointed.
 func checkResponse(resp *rest.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// Neither the API nor the storage serves HTML: a page with 200 is
+		// a proxy's or a login portal's, and must not be streamed into a
+		// caller's writer as a recording.
+		if ct := strings.ToLower(resp.Header.Get("Content-Type")); strings.HasPrefix(ct, "text/html") {
+			return &voip.APIError{Kind: voip.ErrBadResponse, Message: "an HTML page where Webitel's answer was due: check the base URL"}
+		}
 		return nil
 	}
 	e := parseAppError(resp.Body, resp.StatusCode)

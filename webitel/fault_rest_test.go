@@ -1,6 +1,7 @@
 package webitel_test
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -115,4 +116,21 @@ func TestFaultCreateCall429(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "leg-2", id)
 	assert.Equal(t, int32(2), hits.Load())
+}
+
+// TestFaultCreateCallContextEnds: ctx ends while POST /api/calls is out:
+// the error matches ctx's and voip.ErrAmbiguous, and nothing is repeated.
+func TestFaultCreateCallContextEnds(t *testing.T) {
+	t.Parallel()
+	var hits atomic.Int32
+	_, c := newRESTServer(t, func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		restFaults["slow"](w, r)
+	})
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	_, err := c.GenerateCall(ctx, "101", "+380501234567")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.ErrorIs(t, err, voip.ErrAmbiguous)
+	assert.Equal(t, int32(1), hits.Load())
 }

@@ -135,3 +135,18 @@ func TestRecordingURLAndCallLink(t *testing.T) {
 	_, err = p.CallLink(t.Context(), voip.Call{})
 	require.ErrorAs(t, err, &arg)
 }
+
+// TestDownloadRecordingHTMLPage: a portal's page served with 200 is not a
+// recording: nothing reaches the writer.
+func TestDownloadRecordingHTMLPage(t *testing.T) {
+	t.Parallel()
+	_, c := newRESTServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<html>sign in</html>"))
+	})
+	var buf bytes.Buffer
+	n, err := c.DownloadRecording(t.Context(), "555", &buf)
+	require.ErrorIs(t, err, voip.ErrBadResponse)
+	assert.Zero(t, n)
+	assert.Zero(t, buf.Len())
+}
