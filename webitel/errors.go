@@ -137,3 +137,6 @@ func notSupported(fn, why string) error {
 
 // errEmpty is the cause of an ArgError for a required argument left empty.
 var errEmpty = errors.New("empty")
+
+// errNegative is the cause of an ArgError for a duration below zero.
+var errNegative = errors.New("negative")
