@@ -17,7 +17,8 @@
 //     users ([Client.CreateUser], [Client.User], [Client.Users],
 //     [Client.UpdateUser], [Client.DeleteUser]) and user access tokens
 //     ([Client.AddUserToken], [Client.UserTokens],
-//     [Client.DeleteUserToken]); [Client.Provision] runs the seed article's
+//     [Client.DeleteUserToken]), presence ([Client.SetPresence]);
+//     [Client.Provision] runs the seed article's
 //     flow: a device, a user with it, a token.
 //   - Calls: click-to-call ([Client.CreateCall], voip's GenerateCall),
 //     [Client.HangupCall], [Client.Hold], [Client.Unhold],

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,8 +23,11 @@ type Presence struct {
 // /api/users/{id}/presence); an empty userID sets the token's own user's
 // (PATCH /api/presence). Status, note and expiry are all sent: an empty
 // Status clears it. Publishing twice is harmless, so it is retried like a
-// read. Only the shape from the proto is known: how each status word
-// affects call routing is the tenant's.
+// read. The proto's HTTP rule names no body in the version read (protos
+// webitel-go/presence.proto SetStatus), where the notes saw body "*": the
+// values go both in the JSON body and in the query (publish.status,
+// publish.note, publish.expires, fields), so that either reading finds
+// them.
 func (c *Client) SetPresence(ctx context.Context, userID string, p Presence) error {
 	if p.Expires < 0 {
 		return argError("SetPresence", "Presence.Expires", errNegative)
@@ -41,6 +45,8 @@ func (c *Client) SetPresence(ctx context.Context, userID string, p Presence) err
 		Publish publish  `json:"publish"`
 		Fields  []string `json:"fields"`
 	}{publish{p.Status, p.Note, int64(p.Expires / time.Second)}, []string{"status", "note", "expires"}}
-	_, err := c.do(ctx, http.MethodPatch, path, nil, body, rest.Idempotent)
+	q := url.Values{"publish.status": {p.Status}, "publish.note": {p.Note},
+		"publish.expires": {strconv.FormatInt(body.Publish.Expires, 10)}, "fields": body.Fields}
+	_, err := c.do(ctx, http.MethodPatch, path, q, body, rest.Idempotent)
 	return err
 }

@@ -21,6 +21,7 @@ func TestSetPresence(t *testing.T) {
 	require.NoError(t, c.SetPresence(t.Context(), "", webitel.Presence{}))
 	reqs := s.requests()
 	assert.JSONEq(t, `{"publish":{"status":"dnd","note":"meeting","expires":3600},"fields":["status","note","expires"]}`, reqs[0].Body)
+	assert.Equal(t, "fields=status&fields=note&fields=expires&publish.expires=3600&publish.note=meeting&publish.status=dnd", reqs[0].RawQuery)
 	assert.Equal(t, "/api/presence", reqs[1].Path)
 	var arg *voip.ArgError
 	require.ErrorAs(t, c.SetPresence(t.Context(), "5", webitel.Presence{Expires: -time.Second}), &arg)
