@@ -2,7 +2,9 @@ package webitel
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/pbxkit/pbxkit/internal/lenient"
@@ -27,7 +29,7 @@ const (
 // gRPC code in the second; both are read as numbers or strings.
 type appError struct {
 	ID        lenient.String `json:"id"`
-	Code      lenient.Int64  `json:"code"`
+	Code      lenient.String `json:"code"` // a number, read apart so that a garbled one loses nothing else
 	Detail    lenient.String `json:"detail"`
 	Status    lenient.String `json:"status"`
 	RequestID lenient.String `json:"request_id"`
@@ -40,6 +42,12 @@ type appError struct {
 // New): it says where it pointed.
 func checkResponse(resp *rest.Response) error {
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// Neither the API nor the storage serves HTML: a page with 200 is
+		// a proxy's or a login portal's, and must not be streamed into a
+		// caller's writer as a recording.
+		if ct := strings.ToLower(resp.Header.Get("Content-Type")); strings.HasPrefix(ct, "text/html") {
+			return &voip.APIError{Kind: voip.ErrBadResponse, Message: "an HTML page where Webitel's answer was due: check the base URL"}
+		}
 		return nil
 	}
 	e := parseAppError(resp.Body, resp.StatusCode)
@@ -70,10 +78,11 @@ func parseAppError(body []byte, status int) *voip.APIError {
 	if e.Message == "" {
 		e.Message = string(w.Status)
 	}
-	if status == 0 && w.ID != "" && w.Code >= 100 && w.Code <= 599 {
+	code, _ := strconv.Atoi(string(w.Code))
+	if status == 0 && w.ID != "" && code >= 100 && code <= 599 {
 		// A socket reply: the AppError's code is the HTTP status it stands
 		// for.
-		e.StatusCode = int(w.Code)
+		e.StatusCode = code
 	}
 	e.Kind = errorKind(e.Code, e.StatusCode)
 	return e
@@ -103,3 +112,31 @@ func errorKind(id string, status int) error {
 	}
 	return voip.ErrServer
 }
+
+// checkPartial is checkResponse for a request of a byte range: a success
+// must be 206 Partial Content. A 200 is the whole file, which the caller
+// did not ask for: it is refused before any byte reaches the writer.
+func checkPartial(resp *rest.Response) error {
+	if resp.StatusCode == http.StatusOK {
+		return &voip.APIError{Kind: voip.ErrBadResponse,
+			Message: "the server ignored the Range header and sent the whole file"}
+	}
+	return checkResponse(resp)
+}
+
+// argError is an argument of fn refused before anything was sent.
+func argError(fn, arg string, err error) error {
+	return &voip.ArgError{Vendor: Vendor, Func: fn, Arg: arg, Err: err}
+}
+
+// notSupported is what a method Webitel lacks (or has broken) returns:
+// it matches voip.ErrNotSupported and says what to use instead.
+func notSupported(fn, why string) error {
+	return &voip.APIError{Vendor: Vendor, Method: fn, Kind: voip.ErrNotSupported, Message: why}
+}
+
+// errEmpty is the cause of an ArgError for a required argument left empty.
+var errEmpty = errors.New("empty")
+
+// errNegative is the cause of an ArgError for a duration below zero.
+var errNegative = errors.New("negative")
