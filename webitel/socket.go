@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/pbxkit/pbxkit/internal/lenient"
+	"github.com/pbxkit/pbxkit/internal/redact"
 	"github.com/pbxkit/pbxkit/internal/wsstream"
 	"github.com/pbxkit/pbxkit/voip"
 )
@@ -150,7 +152,7 @@ func (s *Stream) exchange(ctx context.Context, c *wsstream.Conn, action string, 
 		f, err := parseFrame(b, time.Now())
 		switch {
 		case err != nil:
-			s.c.log.Debug("webitel: unreadable frame skipped while connecting", slog.Any("err", s.red.Load().Error(err)))
+			s.log.Debug("webitel: unreadable frame skipped while connecting", slog.Any("err", s.red.Load().Error(err)))
 		case f.event != nil && f.event.Hello != nil:
 			s.learn(f)
 			*hello = f.event.Hello
@@ -196,7 +198,7 @@ func (s *Stream) seedCalls(data json.RawMessage) {
 		Items []wireCallItem `json:"items"`
 	}
 	if len(data) > 0 && lenient.Unmarshal(data, &r) != nil {
-		s.c.log.Warn("webitel: unreadable call list in the subscribe_call reply")
+		s.log.Warn("webitel: unreadable call list in the subscribe_call reply")
 		return
 	}
 	s.mu.Lock()
@@ -428,7 +430,7 @@ func (s *Stream) pingLoop(ctx context.Context, c *wsstream.Conn, every time.Dura
 		case <-ch:
 		case <-timer.C:
 			s.unregister(seq)
-			s.c.log.Warn("webitel: no pong to the application ping", slog.Duration("waited", wait))
+			s.log.Warn("webitel: no pong to the application ping", slog.Duration("waited", wait))
 		case <-ctx.Done():
 			s.unregister(seq)
 		}
@@ -561,4 +563,60 @@ func (st *callState) parties(direction string, from, to *Endpoint) {
 	if to != nil && to.Number != "" {
 		st.ext = to.Number
 	}
+}
+
+// redactingHandler redacts every message and attribute with the stream's
+// current redactor, which learns each hello's session token as it comes:
+// the stream engine's own redaction was fixed before any hello, so this one
+// stands in front of it.
+type redactingHandler struct {
+	next slog.Handler
+	red  *atomic.Pointer[redact.Redactor]
+}
+
+func (h redactingHandler) Enabled(ctx context.Context, level slog.Level) bool {
+	return h.next.Enabled(ctx, level)
+}
+
+func (h redactingHandler) Handle(ctx context.Context, rec slog.Record) error {
+	r := h.red.Load()
+	out := slog.NewRecord(rec.Time, rec.Level, r.String(rec.Message), rec.PC)
+	rec.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(redactAttr(r, a))
+		return true
+	})
+	return h.next.Handle(ctx, out)
+}
+
+func (h redactingHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	r := h.red.Load()
+	clean := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		clean[i] = redactAttr(r, a)
+	}
+	return redactingHandler{next: h.next.WithAttrs(clean), red: h.red}
+}
+
+func (h redactingHandler) WithGroup(name string) slog.Handler {
+	return redactingHandler{next: h.next.WithGroup(name), red: h.red}
+}
+
+// redactAttr redacts one attribute: strings, errors and anything printed
+// with %v become redacted strings; numbers, times and the like pass.
+func redactAttr(r *redact.Redactor, a slog.Attr) slog.Attr {
+	v := a.Value.Resolve()
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, r.String(v.String()))
+	case slog.KindGroup:
+		group := v.Group()
+		clean := make([]slog.Attr, len(group))
+		for i, g := range group {
+			clean[i] = redactAttr(r, g)
+		}
+		return slog.Attr{Key: a.Key, Value: slog.GroupValue(clean...)}
+	case slog.KindAny:
+		return slog.String(a.Key, r.String(fmt.Sprint(v.Any())))
+	}
+	return slog.Attr{Key: a.Key, Value: v}
 }

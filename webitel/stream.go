@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -142,6 +143,7 @@ type Stream struct {
 	ctx  context.Context // the stream's life: Subscribe's, ended by Close too
 	stop context.CancelFunc
 	red  atomic.Pointer[redact.Redactor] // the client's, plus hello's session tokens
+	log  *slog.Logger                    // the client's, redacted by red
 
 	seq atomic.Int64 // the last request seq; requests start at 1
 
@@ -174,12 +176,13 @@ func (c *Client) Subscribe(ctx context.Context, opts ...StreamOption) (*Stream, 
 	s := &Stream{c: c, opts: o, ctx: ctx, stop: stop,
 		pending: make(map[int64]chan *frame), calls: make(map[string]*callState)}
 	s.red.Store(c.red)
+	s.log = slog.New(redactingHandler{next: c.log.Handler(), red: &s.red})
 	ws, err := wsstream.Start(ctx, wsstream.Config[*Event]{
 		Vendor:       Vendor,
 		URL:          c.socketURL() + "?application_name=pbxkit",
 		HTTPClient:   c.socketClient(),
 		Redactor:     c.red,
-		Logger:       c.log,
+		Logger:       s.log,
 		PingInterval: o.pingInterval,
 		PongTimeout:  o.pongTimeout,
 		BackoffMin:   o.backoffMin,
