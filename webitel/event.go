@@ -162,6 +162,7 @@ type frame struct {
 	event *Event
 
 	seqReply int64
+	status   string          // OK or FAIL, as sent
 	ok       bool            // status OK
 	data     json.RawMessage // a reply's data, decoded by whoever asked
 	err      *appError       // a reply's error
@@ -253,7 +254,8 @@ func parseFrame(data []byte, now time.Time) (*frame, error) {
 		if env.SeqReply <= 0 && env.Status == "" {
 			return nil, &DecodeError{What: "frame", Err: errors.New("neither an event nor a reply")}
 		}
-		f.seqReply, f.ok, f.err = int64(env.SeqReply), strings.EqualFold(string(env.Status), "OK"), env.Error
+		f.seqReply, f.status, f.err = int64(env.SeqReply), string(env.Status), env.Error
+		f.ok = strings.EqualFold(f.status, "OK")
 		f.data, _ = payload.(json.RawMessage)
 		if f.data == nil && early != nil {
 			f.data = json.RawMessage(early)
