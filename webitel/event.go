@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
-
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/pbxkit/pbxkit/internal/lenient"
 	"github.com/pbxkit/pbxkit/internal/redact"
@@ -182,84 +179,53 @@ func trimFrame(b []byte) []byte {
 	return bytes.Trim(b, " \t\r\n\x00")
 }
 
-// parseFrame decodes a frame in one pass: the envelope is walked token by
-// token, and data is decoded straight into the payload type the event name
-// (which the engine writes first) calls for; a data seen before its name is
-// kept and decoded afterwards. Names match without regard to case and the
-// last duplicate wins, as encoding/json would have it.
+// parseFrame decodes a frame. The engine writes the event name first
+// ({"event": "call", "data": …, "seq": n}, engine
+// model/websocket_message.go), so the name is read off the front and the
+// whole frame is decoded once, into the envelope of that event's payload.
+// A frame in another order (or whose name a later duplicate changes) is
+// decoded with its data kept raw, which is then decoded by the name. Names
+// match without regard to case and the last duplicate wins, as
+// encoding/json would have it.
 func parseFrame(data []byte, now time.Time) (*frame, error) {
 	b := trimFrame(data)
 	if len(b) == 0 || b[0] != '{' {
 		return nil, &DecodeError{What: "frame", Err: fmt.Errorf("not a JSON object: %s", frameExcerpt(b))}
 	}
+	name, _ := leadingEvent(b)
 	var (
-		env     wireEnvelope
+		env     envelope[json.RawMessage]
 		payload any
-		early   jsontext.Value // data before the event name
-		seen    bool
+		err     error
 	)
-	dec := lenient.NewDecoder(b)
-	if _, err := dec.ReadToken(); err != nil {
+	switch name {
+	case EventCall:
+		payload, err = decodeAs[wireCallData](b, name, &env)
+	case EventAgentStatus:
+		payload, err = decodeAs[wireAgentStatus](b, name, &env)
+	case EventHello:
+		payload, err = decodeAs[wireHello](b, name, &env)
+	case EventError:
+		payload, err = decodeAs[wireErrorEvent](b, name, &env)
+	default:
+		err = errRedo
+	}
+	if err == errRedo {
+		env = envelope[json.RawMessage]{}
+		if err = lenient.Unmarshal(b, &env); err == nil {
+			payload, err = decodePayload(env.Data, string(env.Event))
+		}
+	}
+	if err != nil {
 		return nil, &DecodeError{What: "frame", Err: err}
-	}
-	for dec.PeekKind() != '}' {
-		name, err := dec.ReadValue()
-		if err != nil {
-			return nil, &DecodeError{What: "frame", Err: err}
-		}
-		switch field := envelopeField(name); field {
-		case "event":
-			err = lenient.UnmarshalDecode(dec, &env.Event)
-		case "seq":
-			err = lenient.UnmarshalDecode(dec, &env.Seq)
-		case "seq_reply":
-			err = lenient.UnmarshalDecode(dec, &env.SeqReply)
-		case "status":
-			err = lenient.UnmarshalDecode(dec, &env.Status)
-		case "error":
-			env.Error = nil
-			err = lenient.UnmarshalDecode(dec, &env.Error)
-		case "data":
-			seen = true
-			if env.Event == "" {
-				var v jsontext.Value
-				if v, err = dec.ReadValue(); err == nil {
-					early = bytes.Clone(v)
-				}
-				break
-			}
-			early = nil
-			payload, err = decodePayload(dec, nil, string(env.Event))
-		default:
-			err = dec.SkipValue()
-		}
-		if err != nil {
-			return nil, &DecodeError{What: "frame", Err: err}
-		}
-	}
-	if _, err := dec.ReadToken(); err != nil {
-		return nil, &DecodeError{What: "frame", Err: err}
-	}
-	if _, err := dec.ReadToken(); err != io.EOF {
-		return nil, &DecodeError{What: "frame", Err: errors.New("data after the JSON object")}
-	}
-	if seen && early != nil {
-		var err error
-		if payload, err = decodePayload(nil, early, string(env.Event)); err != nil {
-			return nil, &DecodeError{What: "frame", Err: err}
-		}
 	}
 	f := &frame{}
 	if env.Event == "" {
 		if env.SeqReply <= 0 && env.Status == "" {
 			return nil, &DecodeError{What: "frame", Err: errors.New("neither an event nor a reply")}
 		}
-		f.seqReply, f.status, f.err = int64(env.SeqReply), string(env.Status), env.Error
+		f.seqReply, f.status, f.err, f.data = int64(env.SeqReply), string(env.Status), env.Error, env.Data
 		f.ok = strings.EqualFold(f.status, "OK")
-		f.data, _ = payload.(json.RawMessage)
-		if f.data == nil && early != nil {
-			f.data = json.RawMessage(early)
-		}
 		return f, nil
 	}
 	ev := &Event{Name: string(env.Event), Seq: int64(env.Seq), ReceivedAt: now.UTC(), Raw: json.RawMessage(b)}
@@ -284,40 +250,62 @@ func parseFrame(data []byte, now time.Time) (*frame, error) {
 	return f, nil
 }
 
-// envelopeField names the envelope field a JSON name (as sent, quoted)
-// stands for, "" for any other. The usual spelling is matched as bytes;
-// anything else is unquoted and compared without regard to case.
-func envelopeField(name jsontext.Value) string {
-	switch string(name) {
-	case `"event"`:
-		return "event"
-	case `"data"`:
-		return "data"
-	case `"seq"`:
-		return "seq"
-	case `"seq_reply"`:
-		return "seq_reply"
-	case `"status"`:
-		return "status"
-	case `"error"`:
-		return "error"
+// errRedo says a frame is to be decoded by the general path.
+var errRedo = errors.New("decode again")
+
+// decodeAs decodes b, whose leading name is name, into the envelope of the
+// payload T in one pass, and copies the envelope to env. It returns errRedo
+// when the name the decoder settles on is another (a duplicate or
+// differently cased name later in the frame).
+func decodeAs[T any](b []byte, name string, env *envelope[json.RawMessage]) (any, error) {
+	var w envelope[*T]
+	if err := lenient.Unmarshal(b, &w); err != nil {
+		return nil, err
 	}
-	var s string
-	if json.Unmarshal(name, &s) != nil {
-		return ""
+	if string(w.Event) != name {
+		return nil, errRedo
 	}
-	for _, f := range [...]string{"event", "data", "seq", "seq_reply", "status", "error"} {
-		if strings.EqualFold(s, f) {
-			return f
-		}
+	env.Event, env.Seq, env.SeqReply, env.Status, env.Error = w.Event, w.Seq, w.SeqReply, w.Status, w.Error
+	if w.Data == nil {
+		return nil, nil
 	}
-	return ""
+	return w.Data, nil
 }
 
-// decodePayload decodes an event's data, from dec or else from raw, into
-// the payload type of the event name. The data of other events, and of
-// replies, is kept raw.
-func decodePayload(dec *jsontext.Decoder, raw []byte, name string) (any, error) {
+// leadingEvent reads the event name when it is the frame's first field, a
+// plain string: {"event": "call", …}. It reports false otherwise.
+func leadingEvent(b []byte) (string, bool) {
+	i := 1
+	skip := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	skip()
+	if !bytes.HasPrefix(b[i:], []byte(`"event"`)) {
+		return "", false
+	}
+	i += len(`"event"`)
+	skip()
+	if i >= len(b) || b[i] != ':' {
+		return "", false
+	}
+	i++
+	skip()
+	if i >= len(b) || b[i] != '"' {
+		return "", false
+	}
+	i++
+	end := bytes.IndexByte(b[i:], '"')
+	if end < 0 || bytes.IndexByte(b[i:i+end], '\\') >= 0 {
+		return "", false
+	}
+	return string(b[i : i+end]), true
+}
+
+// decodePayload decodes an event's raw data into the payload type of the
+// event name. The data of other events, and of replies, stays raw.
+func decodePayload(raw json.RawMessage, name string) (any, error) {
 	var v any
 	switch name {
 	case EventCall:
@@ -329,16 +317,12 @@ func decodePayload(dec *jsontext.Decoder, raw []byte, name string) (any, error) 
 	case EventError:
 		v = new(wireErrorEvent)
 	default:
-		if dec == nil {
-			return json.RawMessage(raw), nil
-		}
-		r, err := dec.ReadValue()
-		return json.RawMessage(bytes.Clone(r)), err
+		return raw, nil
 	}
-	if dec == nil {
-		return v, lenient.Unmarshal(raw, v)
+	if len(raw) == 0 {
+		return nil, nil
 	}
-	return v, lenient.UnmarshalDecode(dec, v)
+	return v, lenient.Unmarshal(raw, v)
 }
 
 // excerpt quotes the start of b for an error.
@@ -350,15 +334,16 @@ func frameExcerpt(b []byte) string {
 	return fmt.Sprintf("%q", b)
 }
 
-// wireEnvelope is a frame's envelope: an event {"event","data","seq"} or a
-// reply {"status","seq_reply","data","error"} (engine
-// model/websocket_message.go).
-type wireEnvelope struct {
-	Event    lenient.String
-	Seq      lenient.Int64
-	SeqReply lenient.Int64
-	Status   lenient.String
-	Error    *appError
+// envelope is a frame's envelope, T its data: an event
+// {"event","data","seq"} or a reply {"status","seq_reply","data","error"}
+// (engine model/websocket_message.go).
+type envelope[T any] struct {
+	Event    lenient.String `json:"event"`
+	Seq      lenient.Int64  `json:"seq"`
+	SeqReply lenient.Int64  `json:"seq_reply"`
+	Status   lenient.String `json:"status"`
+	Data     T              `json:"data"`
+	Error    *appError      `json:"error"`
 }
 
 type wireCallData struct {
