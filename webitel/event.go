@@ -57,9 +57,9 @@ type Event struct {
 
 	// v is the event as voip.Event, worked out by the stream that read it
 	// from what it knows of the call (whether it was answered, its
-	// parties); vok says there is one.
-	v   voip.Event
-	vok bool
+	// parties); vok says there is one, tracked that the stream did.
+	v            voip.Event
+	vok, tracked bool
 }
 
 // CallEvent is the engine's call event (engine model/call.go CallEvent) with

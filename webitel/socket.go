@@ -492,6 +492,7 @@ func (s *Stream) track(ev *Event) {
 	if c.ID == "" {
 		return
 	}
+	ev.tracked = true
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.state(c.ID)

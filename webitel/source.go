@@ -18,8 +18,8 @@ import (
 // of the call, every active and bridge is Answer and a hangup is answered
 // when it had talk time.
 func (e *Event) Voip() (voip.Event, bool) {
-	if e.vok {
-		return e.v, true
+	if e.tracked {
+		return e.v, e.vok
 	}
 	c := e.Call
 	if c == nil || c.ID == "" {
@@ -102,8 +102,8 @@ func (s *Stream) Source() voip.Source {
 // stream's channel, or its Source once there is one.
 func (s *Stream) emit(ev *Event, emit func(*Event)) {
 	if src := s.source.Load(); src != nil {
-		if v, ok := ev.Voip(); ok && ev.vok {
-			wsstream.Deliver(s.ws, src.events, v)
+		if ev.vok {
+			wsstream.Deliver(s.ws, src.events, ev.v)
 		}
 		return
 	}
@@ -113,8 +113,8 @@ func (s *Stream) emit(ev *Event, emit func(*Event)) {
 		emit(ev)
 		return
 	}
-	if v, ok := ev.Voip(); ok && ev.vok { // Source is moving the queued events: after them
-		wsstream.Deliver(s.ws, s.src.events, v)
+	if ev.vok { // Source is moving the queued events: after them
+		wsstream.Deliver(s.ws, s.src.events, ev.v)
 	}
 }
 

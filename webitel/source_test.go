@@ -101,3 +101,26 @@ func nextEventQueued(t *testing.T, st *webitel.Stream, n int) {
 	t.Helper()
 	require.Eventually(t, func() bool { return len(st.Events()) == n }, sockWait, 1e6)
 }
+
+// TestStreamEventVoipUsesTheCallsHistory: on the stream's own events, Voip
+// knows the call: the active that resumes a hold is not an answer, and a
+// hangup after it is answered.
+func TestStreamEventVoipUsesTheCallsHistory(t *testing.T) {
+	noLeaks(t)
+	e := newFakeEngine(t)
+	st := subscribe(t, e.client())
+	c := e.conn()
+	c.call("leg-1", "ringing", ringingData)
+	c.call("leg-1", "active", `{}`)
+	c.call("leg-1", "hold", `{}`)
+	c.call("leg-1", "active", `{}`)
+	c.call("leg-1", "hangup", `{"cause":"NORMAL_CLEARING","sip":200}`)
+	for _, want := range []voip.EventKind{voip.EventStart, voip.EventAnswer, voip.EventUnknown, voip.EventUnknown, voip.EventEnd} {
+		v, ok := nextEvent(t, st.Events()).Voip()
+		assert.Equal(t, want != voip.EventUnknown, ok)
+		assert.Equal(t, want, v.Kind)
+		if want == voip.EventEnd {
+			assert.Equal(t, voip.DispositionAnswered, v.Disposition, "answered, though the cause alone says nothing")
+		}
+	}
+}

@@ -209,8 +209,10 @@ func (c *Client) socketClient() *http.Client {
 }
 
 // Events delivers every event frame: calls, agent status, user state,
-// notifications, errors and the ones this package does not know. It is
-// closed when the stream stops. Read either Events or [Stream.Source]'s
+// notifications, errors and the ones this package does not know; not
+// hello, which the stream takes for itself (it echoes the token). Replies
+// go to the requests that wait for them. It is closed when the stream
+// stops. Read either Events or [Stream.Source]'s
 // events, not both.
 func (s *Stream) Events() <-chan *Event { return s.ws.Events() }
 
