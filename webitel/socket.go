@@ -111,12 +111,13 @@ func (s *Stream) connected(ctx context.Context, c *wsstream.Conn) error {
 	}
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.conn = c
 	if hello != nil && hello.PingInterval > 0 {
 		s.startPinger(c, hello.PingInterval)
 	}
-	if len(s.early) > 0 {
+	early := len(s.early) > 0
+	s.mu.Unlock()
+	if early {
 		// Events that came while connecting are delivered by the reader
 		// before the next frame it reads: a ping makes sure one comes.
 		seq, _ := s.register()

@@ -58,6 +58,7 @@ type fakeEngine struct {
 	items        string // subscribe_call's items, JSON
 	onAction     func(c *fakeConn, r fakeRequest)
 	silentNext   int // so many next connections stop reading once subscribed (half-open)
+	beforeSub    func(c *fakeConn) // runs before the subscribe_call reply
 	stop         chan struct{}
 	got          chan fakeRequest
 	authed       chan *fakeConn
@@ -211,6 +212,12 @@ func (e *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 		case !authed:
 			c.reply(req.Seq, false, "", `{"id":"api.web_socket_router.not_authenticated.app_error","code":401}`)
 		case req.Action == "subscribe_call":
+			e.mu.Lock()
+			before := e.beforeSub
+			e.mu.Unlock()
+			if before != nil {
+				before(c)
+			}
 			c.reply(req.Seq, true, `{"items":`+items+`}`, "")
 			e.mu.Lock()
 			silent := e.silentNext > 0

@@ -247,3 +247,53 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	return w.b.Write(p)
 }
+
+// TestSocketEventsWhileSubscribing: events that come before the
+// subscription's reply are delivered, first and in order.
+func TestSocketEventsWhileSubscribing(t *testing.T) {
+	noLeaks(t)
+	e := newFakeEngine(t)
+	e.set(func(e *fakeEngine) {
+		e.beforeSub = func(c *fakeConn) {
+			c.call("leg-1", "ringing", ringingData)
+			c.call("leg-1", "active", `{}`)
+		}
+	})
+	st := subscribe(t, e.client())
+	ev := nextEvent(t, st.Events())
+	assert.Equal(t, "ringing", ev.Call.Action)
+	assert.Equal(t, "active", nextEvent(t, st.Events()).Call.Action)
+	require.NoError(t, st.Hangup(t.Context(), "leg-1"), "its app_id is known")
+}
+
+// TestSocketRefusedOnReconnect: a token refused when the stream comes back
+// stops it for good: a stopped notice, Events closed, Err the refusal.
+func TestSocketRefusedOnReconnect(t *testing.T) {
+	noLeaks(t)
+	e := newFakeEngine(t)
+	st := subscribe(t, e.client())
+	e.conn()
+	e.set(func(e *fakeEngine) { e.authStatus = 401 })
+	e.drop()
+	n := nextNotice(t, st.Notices(), voip.NoticeStopped)
+	assert.ErrorIs(t, n.Err, voip.ErrUnauthorized)
+	for range st.Events() {
+	}
+	assert.ErrorIs(t, st.Err(), voip.ErrUnauthorized)
+	assert.Len(t, e.requestsFor("authentication_challenge"), 2, "not retried")
+}
+
+// TestSocketRequestLostWithItsConnection: a request whose connection drops
+// before the reply fails at once, as unreachable (only call_invite is
+// ambiguous).
+func TestSocketRequestLostWithItsConnection(t *testing.T) {
+	noLeaks(t)
+	e := newFakeEngine(t)
+	e.set(func(e *fakeEngine) {
+		e.onAction = func(c *fakeConn, r fakeRequest) { go e.drop() }
+	})
+	st := subscribe(t, e.client())
+	err := st.AgentOffline(t.Context(), 3)
+	assert.ErrorIs(t, err, voip.ErrUnreachable)
+	assert.NotErrorIs(t, err, voip.ErrAmbiguous)
+}
