@@ -57,7 +57,7 @@ type fakeEngine struct {
 	pingInterval int    // hello's ping_interval, ms; 0: none
 	items        string // subscribe_call's items, JSON
 	onAction     func(c *fakeConn, r fakeRequest)
-	silentNext   int // so many next connections stop reading once subscribed (half-open)
+	silentNext   int               // so many next connections stop reading once subscribed (half-open)
 	beforeSub    func(c *fakeConn) // runs before the subscribe_call reply
 	stop         chan struct{}
 	got          chan fakeRequest
