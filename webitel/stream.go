@@ -159,8 +159,9 @@ type Stream struct {
 	source atomic.Pointer[voipSource]
 }
 
-// Subscribe opens the engine socket (ws(s)://host/ws/websocket) with the
-// client's token, authenticates and subscribes to the user's calls (and to
+// Subscribe opens the engine socket (ws(s)://host/ws/websocket, with
+// application_name=pbxkit, which the engine only logs) with the client's
+// token, authenticates and subscribes to the user's calls (and to
 // its agent's status with WithAgentStatus). It returns once the first
 // connection is up, or with the error of that first attempt: a refused
 // token matches voip.ErrUnauthorized, a user without a licence
