@@ -210,7 +210,6 @@ func parseBaseURL(raw string) (*url.URL, error) {
 
 // socketURL is the engine socket behind the gateway: ws(s)://host/ws/websocket.
 //
-//lint:ignore U1000 the socket (stream.go) dials it; it is written apart from the REST client
 func (c *Client) socketURL() string {
 	u := *c.base
 	if u.Scheme == "https" {

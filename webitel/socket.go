@@ -404,9 +404,10 @@ func (s *Stream) stopPinger() {
 
 // pingLoop sends {"action":"ping"} every interval and waits for the pong
 // as the JS SDK does (webitel_sdk src/socket/client.ts): for half the
-// interval, or 3 s for intervals of 10 s and less. A missing pong is
-// logged; a dead connection is found by the protocol pings (WithPing),
-// which close and replace it.
+// interval, or 3 s for intervals of 10 s and less. A missing pong ends
+// the connection as lost, and the stream reconnects: the engine's reader
+// for this socket is stuck or gone, even if TCP still answers the
+// protocol pings.
 func (s *Stream) pingLoop(ctx context.Context, c *wsstream.Conn, every time.Duration) {
 	wait := 3 * time.Second
 	if every > 10*time.Second {
@@ -432,6 +433,8 @@ func (s *Stream) pingLoop(ctx context.Context, c *wsstream.Conn, every time.Dura
 		case <-timer.C:
 			s.unregister(seq)
 			s.log.Warn("webitel: no pong to the application ping", slog.Duration("waited", wait))
+			s.drop(fmt.Errorf("webitel: no pong to the application ping in %v", wait))
+			return
 		case <-ctx.Done():
 			s.unregister(seq)
 		}
@@ -471,6 +474,12 @@ func (s *Stream) decode(_ websocket.MessageType, data []byte, emit func(*Event))
 		s.mu.Unlock()
 	default:
 		s.deliver(f.event, emit)
+		if e := f.event.Err; e != nil && e.Code == IDSessionExpired {
+			// The engine ended the session on an open socket: authenticate
+			// again on a new connection (a token that expired for good is
+			// then refused, and the stream stops).
+			s.drop(e)
+		}
 	}
 	return nil
 }
@@ -507,7 +516,7 @@ func (s *Stream) track(ev *Event) {
 		// A bridge's To is the other party, whatever the direction.
 		st.parties(c.Direction, nil, nil)
 		if st.client == "" && c.To != nil && c.To.Number != "" {
-			st.client = voip.Party(c.To.Number, region)
+			st.client = voip.Party(c.To.Number, phoneRegion)
 		}
 	} else {
 		st.parties(c.Direction, c.From, c.To)
@@ -537,10 +546,6 @@ func (s *Stream) track(ev *Event) {
 	ev.v, ev.vok = v, true
 }
 
-// region is the default region of numbers without a country code: Webitel
-// is a Ukrainian platform.
-const region = "UA"
-
 // parties learns the direction and the parties of a call from an event or
 // the call list: the socket's user is To on an inbound leg and From on an
 // outbound one; the other party is the client.
@@ -560,7 +565,7 @@ func (st *callState) parties(direction string, from, to *Endpoint) {
 		from, to = to, from
 	}
 	if from != nil && from.Number != "" {
-		st.client = voip.Party(from.Number, region)
+		st.client = voip.Party(from.Number, phoneRegion)
 	}
 	if to != nil && to.Number != "" {
 		st.ext = to.Number

@@ -58,6 +58,7 @@ type fakeEngine struct {
 	items        string // subscribe_call's items, JSON
 	onAction     func(c *fakeConn, r fakeRequest)
 	silentNext   int               // so many next connections stop reading once subscribed (half-open)
+	mutePings    int               // so many next connections leave the application pings unanswered
 	beforeSub    func(c *fakeConn) // runs before the subscribe_call reply
 	stop         chan struct{}
 	got          chan fakeRequest
@@ -70,6 +71,8 @@ type fakeConn struct {
 	ws  *websocket.Conn
 	mu  sync.Mutex
 	seq int64 // the event counter, from 0
+
+	pinged, muted bool // under e.mu: a first application ping came; its pings go unanswered
 }
 
 func newFakeEngine(t *testing.T) *fakeEngine {
@@ -230,7 +233,18 @@ func (e *fakeEngine) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case req.Action == "ping":
-			c.reply(req.Seq, true, `{"pong":1}`, "")
+			e.mu.Lock()
+			if !c.pinged {
+				c.pinged, c.muted = true, e.mutePings > 0
+				if c.muted {
+					e.mutePings--
+				}
+			}
+			muted := c.muted
+			e.mu.Unlock()
+			if !muted {
+				c.reply(req.Seq, true, `{"pong":1}`, "")
+			}
 		case on != nil:
 			on(c, req)
 		default:

@@ -141,6 +141,40 @@ func TestSocketHalfOpen(t *testing.T) {
 	assert.True(t, nextNotice(t, st.Notices(), voip.NoticeConnected).Gap)
 }
 
+// TestSocketUnansweredApplicationPing: an engine that takes frames but
+// leaves the application ping unanswered has a stuck reader: the
+// connection is replaced, with a gap.
+func TestSocketUnansweredApplicationPing(t *testing.T) {
+	noLeaks(t)
+	e := newFakeEngine(t)
+	e.set(func(e *fakeEngine) { e.pingInterval, e.mutePings = 20, 1 })
+	st := subscribe(t, e.client())
+	nextNotice(t, st.Notices(), voip.NoticeConnected)
+	d := nextNotice(t, st.Notices(), voip.NoticeDisconnected)
+	assert.Contains(t, d.Err.Error(), "no pong to the application ping")
+	assert.True(t, nextNotice(t, st.Notices(), voip.NoticeConnected).Gap)
+	assert.Len(t, e.requestsFor("authentication_challenge"), 2)
+}
+
+// TestSocketSessionExpired: an error event that ends the session is
+// delivered, and the stream authenticates again on a new connection.
+func TestSocketSessionExpired(t *testing.T) {
+	noLeaks(t)
+	e := newFakeEngine(t)
+	st := subscribe(t, e.client())
+	nextNotice(t, st.Notices(), voip.NoticeConnected)
+	c := e.conn()
+	c.event("error", `{"sock_id":"s1","error":{"id":"api.context.session_expired.app_error","code":401,"detail":"session expired","status":"Unauthorized"}}`)
+	ev := nextEvent(t, st.Events())
+	require.Equal(t, webitel.EventError, ev.Name)
+	require.NotNil(t, ev.Err)
+	assert.ErrorIs(t, ev.Err, voip.ErrUnauthorized)
+	d := nextNotice(t, st.Notices(), voip.NoticeDisconnected)
+	assert.ErrorIs(t, d.Err, voip.ErrUnauthorized)
+	assert.True(t, nextNotice(t, st.Notices(), voip.NoticeConnected).Gap)
+	assert.Len(t, e.requestsFor("authentication_challenge"), 2)
+}
+
 // TestSocketOutOfOrderReplies: replies are matched by seq_reply, whatever
 // their order; a FAIL reply is a *voip.APIError with the AppError.
 func TestSocketOutOfOrderReplies(t *testing.T) {

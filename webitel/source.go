@@ -40,7 +40,7 @@ func (e *Event) Voip() (voip.Event, bool) {
 		if c.Action == ActionBridge {
 			v.Client, v.Ext = "", ""
 			if c.To != nil {
-				v.Client = voip.Party(c.To.Number, region)
+				v.Client = voip.Party(c.To.Number, phoneRegion)
 			}
 		}
 	case ActionHangup:

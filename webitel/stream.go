@@ -139,6 +139,7 @@ func newStreamOptions(opts []StreamOption) (streamOptions, error) {
 type Stream struct {
 	c    *Client
 	ws   *wsstream.Stream[*Event]
+	live atomic.Pointer[wsstream.Stream[*Event]] // ws, for the pingers and the reader once Start returned
 	opts streamOptions
 	ctx  context.Context // the stream's life: Subscribe's, ended by Close too
 	stop context.CancelFunc
@@ -199,7 +200,17 @@ func (c *Client) Subscribe(ctx context.Context, opts ...StreamOption) (*Stream, 
 		return nil, err
 	}
 	s.ws = ws
+	s.live.Store(ws)
 	return s, nil
+}
+
+// drop ends the current connection as lost, with cause as the
+// disconnect's error: the stream reconnects, authenticates and subscribes
+// again, and says there may be a gap.
+func (s *Stream) drop(cause error) {
+	if ws := s.live.Load(); ws != nil {
+		ws.Drop(cause)
+	}
 }
 
 // socketClient performs the socket handshakes: the client's transport, the
