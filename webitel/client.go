@@ -209,7 +209,6 @@ func parseBaseURL(raw string) (*url.URL, error) {
 }
 
 // socketURL is the engine socket behind the gateway: ws(s)://host/ws/websocket.
-//
 func (c *Client) socketURL() string {
 	u := *c.base
 	if u.Scheme == "https" {
