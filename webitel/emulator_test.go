@@ -2,6 +2,7 @@ package webitel_test
 
 import (
 	"bytes"
+	"net/http"
 	"testing"
 	"time"
 
@@ -164,4 +165,111 @@ func TestEmulatorProvision(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, u.Device, "the seed's flow makes the device the user's own")
 	assert.Equal(t, p.DeviceID, u.Device.ID)
+}
+
+// subscribeEmulated opens the socket of the client's user on the emulator,
+// with quick reconnects, and waits until the emulator holds it.
+func subscribeEmulated(t *testing.T, srv *webiteltest.Server, c *webitel.Client, opts ...webitel.StreamOption) *webitel.Stream {
+	t.Helper()
+	st := subscribe(t, c, opts...)
+	require.NoError(t, srv.AwaitSockets(t.Context(), 1))
+	return st
+}
+
+func TestEmulatorStreamToVoip(t *testing.T) {
+	srv, c := newEmulator(t)
+	st := subscribeEmulated(t, srv, c)
+	src := st.Source()
+
+	id := srv.Incoming("101", "+380501234567")
+	start := nextVoip(t, src.Events())
+	assert.Equal(t, voip.EventStart, start.Kind)
+	assert.Equal(t, id, start.CallID)
+	assert.Equal(t, voip.DirectionIn, start.Direction)
+	assert.Equal(t, "+380501234567", start.Client)
+	assert.Equal(t, "101", start.Ext)
+	require.True(t, srv.Answer(id))
+	assert.Equal(t, voip.EventAnswer, nextVoip(t, src.Events()).Kind)
+	// Hold and resume are not a second answer: the next event is the end.
+	require.True(t, srv.Hold(id))
+	require.NoError(t, st.Unhold(t.Context(), id))
+	require.True(t, srv.Hangup(id, ""))
+	end := nextVoip(t, src.Events())
+	assert.Equal(t, voip.EventEnd, end.Kind)
+	assert.Equal(t, voip.DispositionAnswered, end.Disposition)
+
+	// A caller who gives up before the answer: sip says 200 all the same,
+	// the cause and the missing answer decide.
+	id = srv.Incoming("101", "0501112233")
+	assert.Equal(t, "+380501112233", nextVoip(t, src.Events()).Client)
+	require.True(t, srv.Hangup(id, "ORIGINATOR_CANCEL"))
+	end = nextVoip(t, src.Events())
+	assert.Equal(t, voip.EventEnd, end.Kind)
+	assert.Equal(t, voip.DispositionCancel, end.Disposition)
+	assert.Equal(t, "ORIGINATOR_CANCEL", end.RawStatus)
+}
+
+func TestEmulatorStreamCallControl(t *testing.T) {
+	srv, c := newEmulator(t)
+	srv.ShuffleReplies(true)
+	st := subscribeEmulated(t, srv, c)
+
+	// call_invite is sent once; its ringing brings the app_id that the
+	// call control needs.
+	id, err := st.Call(t.Context(), "+380501234567")
+	require.NoError(t, err)
+	placed := srv.Calls()
+	require.Len(t, placed, 1)
+	assert.True(t, placed[0].Socket)
+	ev := nextEvent(t, st.Events())
+	require.NotNil(t, ev.Call)
+	assert.Equal(t, webitel.ActionRinging, ev.Call.Action)
+	require.True(t, srv.Answer(id))
+	// DTMF over the socket keeps a single digit, which REST would drop;
+	// concurrent requests are answered out of order and still matched.
+	errs := make(chan error, 2)
+	go func() { errs <- st.DTMF(t.Context(), id, "5") }()
+	go func() { errs <- st.Hold(t.Context(), id) }()
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	assert.Equal(t, "5", srv.Digits(id))
+	require.NoError(t, st.Hangup(t.Context(), id))
+	require.ErrorIs(t, st.Hangup(t.Context(), "no-such-call"), webitel.ErrUnknownCall)
+}
+
+func TestEmulatorStreamReconnectsWithAGap(t *testing.T) {
+	srv, c := newEmulator(t)
+	st := subscribeEmulated(t, srv, c)
+	assert.False(t, nextNotice(t, st.Notices(), voip.NoticeConnected).Gap)
+	srv.DropSockets()
+	nextNotice(t, st.Notices(), voip.NoticeDisconnected)
+	assert.True(t, nextNotice(t, st.Notices(), voip.NoticeConnected).Gap)
+	require.NoError(t, srv.AwaitSockets(t.Context(), 1))
+	srv.Incoming("101", "+380501234567")
+	assert.Equal(t, webitel.ActionRinging, nextEvent(t, st.Events()).Call.Action)
+}
+
+func TestEmulatorStreamRefusals(t *testing.T) {
+	srv, c := newEmulator(t)
+	srv.FailSocket(http.StatusPreconditionFailed)
+	_, err := c.Subscribe(t.Context())
+	require.ErrorIs(t, err, voip.ErrForbidden, "no licence: permanent")
+	var apiErr *voip.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, webitel.IDNoLicense, apiErr.Code)
+
+	bad, err := webitel.New(srv.BaseURL(), "wrong-token-000000000000")
+	require.NoError(t, err)
+	_, err = bad.Subscribe(t.Context())
+	require.ErrorIs(t, err, voip.ErrUnauthorized)
+}
+
+func TestEmulatorStreamAgentStatus(t *testing.T) {
+	srv, c := newEmulator(t)
+	st := subscribeEmulated(t, srv, c, webitel.WithAgentStatus(10))
+	require.NoError(t, st.AgentPause(t.Context(), 10, "lunch"))
+	ev := nextEvent(t, st.Events())
+	require.NotNil(t, ev.AgentStatus)
+	assert.Equal(t, int64(10), ev.AgentStatus.AgentID)
+	assert.Equal(t, "pause", ev.AgentStatus.Status)
 }
