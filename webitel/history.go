@@ -154,22 +154,24 @@ type HistoryCall struct {
 }
 
 type wireHistory struct {
-	ID          lenient.String            `json:"id"`
-	AppID       lenient.String            `json:"app_id"`
-	Type        lenient.String            `json:"type"`
-	ParentID    lenient.String            `json:"parent_id"`
-	BridgedID   lenient.String            `json:"bridged_id"`
-	Direction   lenient.String            `json:"direction"`
-	Destination lenient.String            `json:"destination"`
-	Extension   lenient.String            `json:"extension"`
-	FromNumber  lenient.String            `json:"from_number"`
-	ToNumber    lenient.String            `json:"to_number"`
-	User        *wireLookup               `json:"user"`
-	Gateway     *wireLookup               `json:"gateway"`
-	Queue       *wireLookup               `json:"queue"`
-	Agent       *wireLookup               `json:"agent"`
-	From        *wireEndpoint             `json:"from"`
-	To          *wireEndpoint             `json:"to"`
+	ID          lenient.String `json:"id"`
+	AppID       lenient.String `json:"app_id"`
+	Type        lenient.String `json:"type"`
+	ParentID    lenient.String `json:"parent_id"`
+	BridgedID   lenient.String `json:"bridged_id"`
+	Direction   lenient.String `json:"direction"`
+	Destination lenient.String `json:"destination"`
+	Extension   lenient.String `json:"extension"`
+	FromNumber  lenient.String `json:"from_number"`
+	ToNumber    lenient.String `json:"to_number"`
+	// Values, not pointers: null, absent and {} all read as none (lookup,
+	// endpoint), so a pointer would only cost an allocation each.
+	User        wireLookup                `json:"user"`
+	Gateway     wireLookup                `json:"gateway"`
+	Queue       wireLookup                `json:"queue"`
+	Agent       wireLookup                `json:"agent"`
+	From        wireEndpoint              `json:"from"`
+	To          wireEndpoint              `json:"to"`
 	CreatedAt   lenient.Time              `json:"created_at"`
 	AnsweredAt  lenient.Time              `json:"answered_at"`
 	BridgedAt   lenient.Time              `json:"bridged_at"`
