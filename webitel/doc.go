@@ -32,6 +32,54 @@
 //   - voip.Provider: TestConnection (GET /api/userinfo), Members (users
 //     with an extension), GenerateCall, CallLink.
 //
+// # The socket
+//
+// [Client.Subscribe] opens the engine socket of the token's user
+// (ws(s)://host/ws/websocket) and keeps it open: [Stream.Events] delivers
+// its call events (ringing, active, bridge, hold, dtmf, hangup…) and, with
+// [WithAgentStatus], its agent's status; [Stream.Source] is the same as a
+// voip.Source: ringing is Start, the first active or bridge is Answer (an
+// active after a hold is the resume, not a second answer), hangup is End
+// with [Disposition] of the cause and whether the call was answered. One
+// socket sees only its own user's calls: a CRM opens one per operator.
+//
+// The protocol, read in the engine (app/web_conn.go,
+// app/websocket_router.go, app/web_hub.go, model/websocket_message.go,
+// wsapi/call.go, wsapi/agent.go) and the JS SDK (webitel_sdk
+// src/socket/client.ts, call.ts):
+//   - Requests carry seq ≥ 1 (the router refuses seq ≤ 0); replies carry
+//     seq_reply and come in any order, each request being served apart.
+//     A FAIL reply is a *voip.APIError, its Code the AppError id.
+//   - authentication_challenge comes first. hello is queued before its
+//     reply, so it is read while waiting; it is never delivered, because
+//     its session token echoes the secret, which is redacted like the
+//     token. A refused authentication (401; 412, a user without a licence)
+//     leaves the socket open until the engine's timeout (15 s in the
+//     engine read here, 20 s in older notes): Subscribe gives up at once,
+//     and the error is permanent (voip.ErrUnauthorized,
+//     voip.ErrForbidden).
+//   - hello's ping_interval asks for an application ping; a pong that does
+//     not come in half the interval (3 s for short ones) means the
+//     engine's reader for this socket is gone, and the connection is
+//     replaced. The protocol pings (WithPing) find half-open connections;
+//     the four-NUL frames the engine sends after them behind Cloudflare,
+//     and the newline after every frame, are skipped.
+//   - Call control over the socket (Hangup, Hold, Unhold, DTMF) needs the
+//     call's app_id (its FreeSWITCH node), which only the call's own
+//     events and subscribe_call's list carry: the stream remembers it per
+//     live call (at most 1024) and forgets it at hangup. Agent actions
+//     send agent_id as a JSON number.
+//   - [Stream.Call] (call_invite) is sent at most once: a connection lost
+//     or a timeout after it left matches voip.ErrAmbiguous.
+//   - [Stream.DTMF] is the way to send digits: the REST handler drops a
+//     single digit.
+//   - A lost connection is replaced with backoff ([WithBackoff]), the
+//     stream authenticates and subscribes again, and a voip.Notice with
+//     Gap says events may have been missed: reconcile from
+//     [Client.ActiveCalls] or the history. An error event that ends the
+//     session (api.context.session_expired.app_error) does the same; a
+//     token refused then stops the stream (Err).
+//
 // # Errors
 //
 // Every failed request is a *voip.APIError whose Code is the AppError id

@@ -28,8 +28,8 @@ import (
 //   - authentication_challenge {"token"} comes first. The hub registration
 //     queues hello before the OK reply, so hello is read while waiting for
 //     it. A FAIL (401, or 412 when the user has no licence) leaves the
-//     socket open until the engine's 20 s timeout: the client closes it
-//     itself;
+//     socket open until the engine's authentication timeout (15 s in the
+//     engine read here): the client closes it itself;
 //   - hello's ping_interval (ms), when set, asks for the application ping
 //     {"action":"ping","data":{"ping":1}}, answered {"pong":1}; its
 //     session.token echoes the secret;

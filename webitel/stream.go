@@ -167,7 +167,7 @@ type Stream struct {
 // connection is up, or with the error of that first attempt: a refused
 // token matches voip.ErrUnauthorized, a user without a licence
 // voip.ErrForbidden (the engine's 412 api.context.permissions.license);
-// both are permanent, and neither waits for the engine's 20 s
+// both are permanent, and neither waits for the engine's
 // authentication timeout. ctx bounds the stream's life; Close stops it.
 func (c *Client) Subscribe(ctx context.Context, opts ...StreamOption) (*Stream, error) {
 	o, err := newStreamOptions(opts)
