@@ -6,15 +6,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/pbxkit/pbxkit/internal/netfault"
 )
 
 // DefaultDomain is the domain POST /api/login accepts and the session's
@@ -50,9 +50,8 @@ type Server struct {
 	// Domain is the domain POST /api/login accepts.
 	Domain string
 
-	offline  *offlineListener
-	silenced atomic.Bool
-	wg       sync.WaitGroup // socket handlers, writers, pingers, reply flushes
+	net *netfault.Listener // offline spells and half-open connections
+	wg  sync.WaitGroup     // socket handlers, writers, pingers, reply flushes
 
 	mu       sync.Mutex
 	closed   bool
@@ -112,8 +111,8 @@ func NewServer(token string) *Server {
 	mux.HandleFunc("GET /api/storage/recordings/{id}/stream", s.storage(s.stream))
 	mux.HandleFunc("GET /ws/websocket", s.serveSocket)
 	s.Server = httptest.NewUnstartedServer(s.logged(mux))
-	s.offline = newOfflineListener(s.Listener)
-	s.Listener = &muteListener{Listener: s.offline, muted: &s.silenced}
+	s.net = netfault.Wrap(s.Listener)
+	s.Listener = s.net
 	s.Start()
 	return s
 }
@@ -128,7 +127,7 @@ func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
-	s.silenced.Store(false)
+	s.net.SetSilent(false)
 	s.DropSockets()
 	s.Server.Close()
 	s.wg.Wait()
@@ -362,47 +361,9 @@ func matchQ(q string, fields ...string) bool {
 	return false
 }
 
-// muteListener wraps accepted connections so that, while muted, nothing
-// the server writes arrives and nothing it is sent is read: a half-open
-// connection, as when a peer vanishes without a FIN.
-type muteListener struct {
-	net.Listener
-	muted *atomic.Bool
-}
-
-func (l *muteListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &muteConn{Conn: c, muted: l.muted}, nil
-}
-
-type muteConn struct {
-	net.Conn
-	muted *atomic.Bool
-}
-
-func (c *muteConn) Write(p []byte) (int, error) {
-	if c.muted.Load() {
-		return len(p), nil
-	}
-	return c.Conn.Write(p)
-}
-
-func (c *muteConn) Read(p []byte) (int, error) {
-	for {
-		n, err := c.Conn.Read(p)
-		if err != nil || !c.muted.Load() {
-			return n, err
-		}
-		// Lost on the way, as on a dead path.
-	}
-}
-
 // Silence makes every connection half-open while on: the server neither
 // receives nor sends anything, pongs included; its own protocol pings go
 // unanswered, so it drops a socket after the pong wait, as the engine
 // does. Off lets traffic through again (a connection whose frames were
 // cut is broken by then).
-func (s *Server) Silence(on bool) { s.silenced.Store(on) }
+func (s *Server) Silence(on bool) { s.net.SetSilent(on) }
