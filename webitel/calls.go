@@ -126,23 +126,18 @@ func activePath(id, action string) string {
 // app_id (engine app/call.go). Hanging up twice is harmless, so it is
 // retried like a read.
 func (c *Client) HangupCall(ctx context.Context, id string) error {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return argError("HangupCall", "id", errEmpty)
-	}
-	_, err := c.do(ctx, http.MethodDelete, activePath(id, ""), nil, map[string]string{"cause": "NORMAL_CLEARING"}, rest.ByMethod)
-	return err
+	return c.callAction(ctx, "HangupCall", id, http.MethodDelete, "", map[string]string{"cause": "NORMAL_CLEARING"}, rest.ByMethod)
 }
 
 // Hold puts an active call on hold (PATCH /api/calls/active/{id}/hold).
 // Repeating it is harmless, so it is retried like a read.
 func (c *Client) Hold(ctx context.Context, id string) error {
-	return c.callAction(ctx, "Hold", id, "hold", struct{}{}, rest.Idempotent)
+	return c.callAction(ctx, "Hold", id, http.MethodPatch, "hold", struct{}{}, rest.Idempotent)
 }
 
 // Unhold resumes a held call (PATCH /api/calls/active/{id}/unhold).
 func (c *Client) Unhold(ctx context.Context, id string) error {
-	return c.callAction(ctx, "Unhold", id, "unhold", struct{}{}, rest.Idempotent)
+	return c.callAction(ctx, "Unhold", id, http.MethodPatch, "unhold", struct{}{}, rest.Idempotent)
 }
 
 // BlindTransfer sends an active call to destination (PATCH
@@ -153,7 +148,7 @@ func (c *Client) BlindTransfer(ctx context.Context, id, destination string) erro
 	if destination == "" {
 		return argError("BlindTransfer", "destination", errEmpty)
 	}
-	return c.callAction(ctx, "BlindTransfer", id, "transfer", map[string]string{"destination": destination}, rest.NotIdempotent)
+	return c.callAction(ctx, "BlindTransfer", id, http.MethodPatch, "transfer", map[string]string{"destination": destination}, rest.NotIdempotent)
 }
 
 // DTMF over REST is broken in the engine: DtmfCall sets the digit only
@@ -168,12 +163,14 @@ func (c *Client) DTMF(ctx context.Context, callID, digit string) error {
 	return notSupported("DTMF", "Webitel's REST DTMF drops a single digit (engine grpc_api/call.go DtmfCall); use Stream.DTMF")
 }
 
-func (c *Client) callAction(ctx context.Context, fn, id, action string, body any, idem rest.Idempotency) error {
+// callAction sends method to an active call, or to one of its actions
+// (/api/calls/active/{id}[/action]).
+func (c *Client) callAction(ctx context.Context, fn, id, method, action string, body any, idem rest.Idempotency) error {
 	id = strings.TrimSpace(id)
 	if id == "" {
 		return argError(fn, "id", errEmpty)
 	}
-	_, err := c.do(ctx, http.MethodPatch, activePath(id, action), nil, body, idem)
+	_, err := c.do(ctx, method, activePath(id, action), nil, body, idem)
 	return err
 }
 

@@ -114,41 +114,21 @@ func readDevice(resp *rest.Response) (*Device, error) {
 // Device reads one device (GET /api/devices/{id}); the answer may be
 // wrapped in {"device":…} or bare. An unknown id matches voip.ErrNotFound.
 func (c *Client) Device(ctx context.Context, id string) (*Device, error) {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return nil, argError("Device", "id", errEmpty)
-	}
-	resp, err := c.do(ctx, http.MethodGet, "devices/"+url.PathEscape(id), nil, nil, rest.ByMethod)
-	if err != nil {
-		return nil, err
-	}
-	return readDevice(resp)
+	return onEntity(ctx, c, http.MethodGet, "Device", "id", "devices", id, nil, readDevice)
 }
 
 // UpdateDevice replaces device d.ID with d (PUT /api/devices/{id}) and
 // returns the stored device.
 func (c *Client) UpdateDevice(ctx context.Context, d Device) (*Device, error) {
-	id := strings.TrimSpace(d.ID)
-	if id == "" {
-		return nil, argError("UpdateDevice", "Device.ID", errEmpty)
-	}
 	if d.Password != "" {
 		c.conceal(d.Password)
 	}
-	resp, err := c.do(ctx, http.MethodPut, "devices/"+url.PathEscape(id), nil, d.send(), rest.ByMethod)
-	if err != nil {
-		return nil, err
-	}
-	return readDevice(resp)
+	return onEntity(ctx, c, http.MethodPut, "UpdateDevice", "Device.ID", "devices", d.ID, d.send(), readDevice)
 }
 
 // DeleteDevice deletes a device (DELETE /api/devices/{id}).
 func (c *Client) DeleteDevice(ctx context.Context, id string) error {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return argError("DeleteDevice", "id", errEmpty)
-	}
-	_, err := c.do(ctx, http.MethodDelete, "devices/"+url.PathEscape(id), nil, nil, rest.ByMethod)
+	_, err := onEntity(ctx, c, http.MethodDelete, "DeleteDevice", "id", "devices", id, nil, ignoreAnswer)
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/pbxkit/pbxkit/internal/lenient"
 	"github.com/pbxkit/pbxkit/internal/rest"
@@ -210,3 +211,33 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, v an
 	}
 	return c.api.Do(ctx, req)
 }
+
+// entityPath is the path of one entity of a collection, such as
+// "devices/7287", or the *voip.ArgError of an empty id: fn and arg name
+// the method and the argument.
+func entityPath(fn, arg, collection, id string) (string, error) {
+	id = strings.TrimSpace(id)
+	if id == "" {
+		return "", argError(fn, arg, errEmpty)
+	}
+	return collection + "/" + url.PathEscape(id), nil
+}
+
+// onEntity sends method to one entity, with body v when not nil, and
+// reads the answer with read.
+func onEntity[T any](ctx context.Context, c *Client, method, fn, arg, collection, id string, v any,
+	read func(*rest.Response) (T, error)) (T, error) {
+	var zero T
+	path, err := entityPath(fn, arg, collection, id)
+	if err != nil {
+		return zero, err
+	}
+	resp, err := c.do(ctx, method, path, nil, v, rest.ByMethod)
+	if err != nil {
+		return zero, err
+	}
+	return read(resp)
+}
+
+// ignoreAnswer is the read of a method that returns only an error.
+func ignoreAnswer(*rest.Response) (struct{}, error) { return struct{}{}, nil }

@@ -149,41 +149,21 @@ func (c *Client) CreateUser(ctx context.Context, u User) (*User, error) {
 
 // User reads one user (GET /api/users/{id}).
 func (c *Client) User(ctx context.Context, id string) (*User, error) {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return nil, argError("User", "id", errEmpty)
-	}
-	resp, err := c.do(ctx, http.MethodGet, "users/"+url.PathEscape(id), nil, nil, rest.ByMethod)
-	if err != nil {
-		return nil, err
-	}
-	return readUser(resp)
+	return onEntity(ctx, c, http.MethodGet, "User", "id", "users", id, nil, readUser)
 }
 
 // UpdateUser replaces user u.ID with u (PUT /api/users/{id}) and returns
 // the stored user.
 func (c *Client) UpdateUser(ctx context.Context, u User) (*User, error) {
-	id := strings.TrimSpace(u.ID)
-	if id == "" {
-		return nil, argError("UpdateUser", "User.ID", errEmpty)
-	}
 	if u.Password != "" {
 		c.conceal(u.Password)
 	}
-	resp, err := c.do(ctx, http.MethodPut, "users/"+url.PathEscape(id), nil, u.send(), rest.ByMethod)
-	if err != nil {
-		return nil, err
-	}
-	return readUser(resp)
+	return onEntity(ctx, c, http.MethodPut, "UpdateUser", "User.ID", "users", u.ID, u.send(), readUser)
 }
 
 // DeleteUser deletes a user (DELETE /api/users/{id}).
 func (c *Client) DeleteUser(ctx context.Context, id string) error {
-	id = strings.TrimSpace(id)
-	if id == "" {
-		return argError("DeleteUser", "id", errEmpty)
-	}
-	_, err := c.do(ctx, http.MethodDelete, "users/"+url.PathEscape(id), nil, nil, rest.ByMethod)
+	_, err := onEntity(ctx, c, http.MethodDelete, "DeleteUser", "id", "users", id, nil, ignoreAnswer)
 	return err
 }
 
