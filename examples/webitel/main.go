@@ -241,10 +241,10 @@ func runReal(ctx context.Context, base, token, ext, phone string) error {
 
 // printToday prints the first calls of today, one record per call.
 func printToday(ctx context.Context, c *webitel.Client) error {
-	const max = 20
+	const limit = 20
 	y, m, d := time.Now().Date()
-	q := webitel.HistoryQuery{From: time.Date(y, m, d, 0, 0, 0, 0, time.Local), SkipParent: true, Sort: "-created_at", PageSize: max}
-	fmt.Printf("\n-- today's calls, newest first (at most %d)\n", max)
+	q := webitel.HistoryQuery{From: time.Date(y, m, d, 0, 0, 0, 0, time.Local), SkipParent: true, Sort: "-created_at", PageSize: limit}
+	fmt.Printf("\n-- today's calls, newest first (at most %d)\n", limit)
 	n := 0
 	for h, err := range c.History(ctx, q) {
 		if err != nil {
@@ -253,7 +253,7 @@ func printToday(ctx context.Context, c *webitel.Client) error {
 		if err := printCall(h.Call()); err != nil {
 			return err
 		}
-		if n++; n == max {
+		if n++; n == limit {
 			break
 		}
 	}
