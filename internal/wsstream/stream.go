@@ -43,9 +43,10 @@ type Stream[T any] struct {
 	notices chan voip.Notice
 	emit    func(T) // s.push, bound once so that Decode calls do not allocate
 
-	mu   sync.Mutex
-	conn *websocket.Conn // the current connection; nil while reconnecting
-	err  error           // the permanent error that stopped the stream
+	mu        sync.Mutex
+	conn      *websocket.Conn // the current connection; nil while reconnecting
+	dropCause error           // why Drop ended the current connection
+	err       error           // the permanent error that stopped the stream
 
 	dropped   atomic.Uint64
 	malformed atomic.Uint64
@@ -161,6 +162,27 @@ func (s *Stream[T]) Send(ctx context.Context, typ websocket.MessageType, data []
 		return s.red.Error(fmt.Errorf("%s: send: %w", s.cfg.Vendor, err))
 	}
 	return nil
+}
+
+// Drop ends the current connection at once, as if it were lost: the stream
+// reconnects (OnConnect runs again, the notices say there may be a gap) and
+// cause is the disconnect's error. It is for what a vendor's protocol
+// knows and the engine does not: an application ping left unanswered, or
+// a message that ends the session. It may be called from Decode. Without
+// a connection, or after Close, it does nothing.
+func (s *Stream[T]) Drop(cause error) {
+	if cause == nil {
+		cause = errors.New("dropped")
+	}
+	s.mu.Lock()
+	ws := s.conn
+	if ws != nil && s.dropCause == nil {
+		s.dropCause = cause
+	}
+	s.mu.Unlock()
+	if ws != nil {
+		_ = ws.CloseNow()
+	}
 }
 
 // Dropped returns how many events the DropOldest policy has dropped so far.
@@ -380,7 +402,12 @@ func (s *Stream[T]) finish() {
 func (s *Stream[T]) serve(ws *websocket.Conn) (uint64, error) {
 	k := keep(s.ctx, ws, s.cfg.PingInterval, s.cfg.PongTimeout)
 	frames, err := s.read(ws)
-	s.setConn(nil)
+	s.mu.Lock()
+	s.conn = nil
+	if s.dropCause != nil {
+		err, s.dropCause = s.dropCause, nil
+	}
+	s.mu.Unlock()
 	dead := k.stop() // closes ws
 	if dead != nil {
 		err = dead

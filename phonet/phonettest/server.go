@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pbxkit/pbxkit/internal/netfault"
 )
 
 // DefaultDomain is the tenant host a Server answers as.
@@ -50,10 +51,9 @@ type Server struct {
 	// socket.
 	Domain string
 
-	apiKey   string
-	offline  *offlineListener
-	silenced atomic.Bool
-	authN    atomic.Int32
+	apiKey string
+	net    *netfault.Listener // offline spells and half-open connections
+	authN  atomic.Int32
 
 	mu              sync.Mutex
 	users           []User
@@ -117,8 +117,8 @@ func NewServer(apiKey string) *Server {
 		_, _ = w.Write([]byte("<html><body><form>Вход</form></body></html>"))
 	})
 	s.Server = httptest.NewUnstartedServer(s.logged(mux))
-	s.offline = newOfflineListener(s.Listener)
-	s.Listener = &muteListener{Listener: s.offline, muted: &s.silenced}
+	s.net = netfault.Wrap(s.Listener)
+	s.Listener = s.net
 	s.Start()
 	return s
 }
@@ -430,34 +430,6 @@ func dashed(id string) string {
 	return id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
 }
 
-// muteListener wraps accepted connections so that, while muted, whatever
-// the server writes is silently lost: a half-open connection, as when a
-// peer vanishes without a FIN.
-type muteListener struct {
-	net.Listener
-	muted *atomic.Bool
-}
-
-func (l *muteListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &muteConn{Conn: c, muted: l.muted}, nil
-}
-
-type muteConn struct {
-	net.Conn
-	muted *atomic.Bool
-}
-
-func (c *muteConn) Write(p []byte) (int, error) {
-	if c.muted.Load() {
-		return len(p), nil
-	}
-	return c.Conn.Write(p)
-}
-
 // Silence makes the server's connections half-open while on: nothing it
 // writes arrives, pongs and handshakes included.
-func (s *Server) Silence(on bool) { s.silenced.Store(on) }
+func (s *Server) Silence(on bool) { s.net.SetSilent(on) }
