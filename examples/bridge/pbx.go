@@ -215,7 +215,7 @@ func phonetPBX(c *phonet.Client) *pbx {
 			return download(func(w io.Writer) error {
 				_, err := c.DownloadRecording(ctx, call.ID, phonet.ChannelMixed, w)
 				return err
-			})
+			}, "")
 		},
 	}
 }
@@ -253,8 +253,9 @@ func phonetRecord(ctx context.Context, c *phonet.Client, end voip.Event) ([]voip
 
 // download runs a vendor's download into a pipe and returns its reading
 // end once the first bytes came, so that a missing recording is an error
-// (a 404 of the callback), not an empty 200.
-func download(run func(w io.Writer) error) (io.ReadCloser, string, error) {
+// (a 404 of the callback), not an empty 200. The Content-Type is ctype, or
+// sniffed from the first bytes when ctype is empty.
+func download(run func(w io.Writer) error, ctype string) (io.ReadCloser, string, error) {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(run(pw)) }()
 	br := bufio.NewReaderSize(pr, 4096)
@@ -267,7 +268,10 @@ func download(run func(w io.Writer) error) (io.ReadCloser, string, error) {
 		_ = pr.Close()
 		return nil, "", fmt.Errorf("empty recording: %w", voip.ErrNotFound)
 	}
-	return readCloser{br, pr}, http.DetectContentType(head), nil
+	if ctype == "" {
+		ctype = http.DetectContentType(head)
+	}
+	return readCloser{br, pr}, ctype, nil
 }
 
 type readCloser struct {
