@@ -372,14 +372,14 @@ func webitelSockets(ctx context.Context, baseURL string, tokens []string, logger
 		if err != nil {
 			return fail(fmt.Errorf("the socket of %s: %w", name, err))
 		}
+		if len(tokens) == 1 {
+			return st.Source(), nil
+		}
 		srcs = append(srcs, st.Source())
 		if u, err := c.UserInfo(ctx); err == nil && u.Extension != "" {
 			name = "ext " + u.Extension
 		}
 		names = append(names, name)
-	}
-	if len(srcs) == 1 {
-		return srcs[0], nil
 	}
 	return mergeSources(srcs, names), nil
 }

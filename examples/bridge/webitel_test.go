@@ -33,6 +33,15 @@ func TestWebitelSettings(t *testing.T) {
 	assert.NotContains(t, err.Error(), refused)
 	assert.Eventually(t, func() bool { return srv.Sockets() == 0 }, 5*time.Second, 10*time.Millisecond,
 		"the socket opened before the refusal is closed")
+
+	// Without WEBITEL_TOKENS the socket is WEBITEL_TOKEN's.
+	delete(env, "WEBITEL_TOKENS")
+	p, err = realWebitel(t.Context(), func(k string) string { return env[k] }, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	src, err := p.source(t.Context())
+	require.NoError(t, err)
+	require.NoError(t, srv.AwaitSockets(t.Context(), 1))
+	require.NoError(t, src.Close())
 }
 
 // A merged socket that stops for good says so, named, and the others go
