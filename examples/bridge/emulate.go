@@ -21,6 +21,8 @@ import (
 	"github.com/pbxkit/pbxkit/phonet/phonettest"
 	"github.com/pbxkit/pbxkit/retailcrm"
 	"github.com/pbxkit/pbxkit/retailcrm/retailcrmtest"
+	"github.com/pbxkit/pbxkit/webitel"
+	"github.com/pbxkit/pbxkit/webitel/webiteltest"
 )
 
 // emulation is a provider on its emulator, with the calls it plays.
@@ -365,6 +367,54 @@ func emulatedNewtel(_ context.Context, logger *slog.Logger) (*emulation, error) 
 		outbound: func(ctx context.Context, hook string) error {
 			placed := srv.Calls()
 			return srv.PlayOutbound(ctx, hooks(hook), placed[len(placed)-1], 5*time.Second, 95*time.Second)
+		},
+		placed: func() int { return len(srv.Calls()) },
+	}, nil
+}
+
+func emulatedWebitel(ctx context.Context, logger *slog.Logger) (*emulation, error) {
+	const token = "webitel-token-demo-0123456789" // the token of user 1, ext 101
+	srv := webiteltest.NewServer(token)
+	c, err := webitel.New(srv.BaseURL(), token, webitel.WithLogger(logger))
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	// A second operator with a token of their own: one socket per
+	// operator, as WEBITEL_TOKENS opens them.
+	second := srv.AddUser(webiteltest.User{Name: "Марія Шевченко", Username: "maria", Email: "maria@demo.example",
+		Extension: "104", Licensed: true})
+	tokens := []string{token, srv.TokenFor(second.ID)}
+	p := webitelPBX(c, tokens, logger)
+	p.close = srv.Close
+	return &emulation{
+		pbx: p, users: "101=1,102=2,104=3", events: 6, calls: 3,
+		inbound: func(ctx context.Context, _ string) error {
+			if err := srv.AwaitSockets(ctx, len(tokens)); err != nil {
+				return err
+			}
+			id := srv.Incoming("101", demoCaller)
+			if id == "" || !srv.Answer(id) || !srv.Hangup(id, "") {
+				return errors.New("the emulator lost the call")
+			}
+			// The second operator's socket: a call to 104 the caller
+			// gives up on while it rings.
+			id = srv.Incoming("104", demoKnown)
+			if id == "" || !srv.Hangup(id, "ORIGINATOR_CANCEL") {
+				return errors.New("the emulator lost the call to 104")
+			}
+			return nil
+		},
+		// The click-to-call rings the operator's leg (an outbound ringing
+		// on their socket); the operator and the client answer, then hang
+		// up.
+		outbound: func(ctx context.Context, _ string) error {
+			placed := srv.Calls()
+			id := placed[len(placed)-1].ID
+			if !srv.Answer(id) || !srv.Hangup(id, "") {
+				return errors.New("the emulator lost the placed call")
+			}
+			return nil
 		},
 		placed: func() int { return len(srv.Calls()) },
 	}, nil

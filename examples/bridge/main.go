@@ -22,6 +22,7 @@
 //	go run ./examples/bridge -provider phonet     # Phonet, live sockets
 //	go run ./examples/bridge -provider phonet-webhook
 //	go run ./examples/bridge -provider newtel     # New-Tel, webhooks
+//	go run ./examples/bridge -provider webitel    # Webitel, a socket per operator
 //
 // For real accounts set RETAILCRM_URL (https://<account>.retailcrm.ru),
 // RETAILCRM_API_KEY (a key with the telephony and integration scopes),
@@ -39,12 +40,20 @@
 //     the cabinet's URL is BRIDGE_PUBLIC_URL/pbx/webhook?token=…;
 //   - newtel: NEWTEL_ACCESS_KEY, NEWTEL_SIGN_KEY and NEWTEL_WEBHOOK_KEY (the
 //     «Ключ для подписи данных»); the receiver is BRIDGE_PUBLIC_URL/pbx/webhook.
-//
-// Webitel is written on another branch: add it to providers in pbx.go.
+//   - webitel: WEBITEL_URL (the tenant, https://cloud.webitel.com; the
+//     article's …/api/ works too) and WEBITEL_TOKEN, the integration token
+//     the bridge uses for the users, the click-to-call, the history and
+//     the recordings (its user needs the permissions to see every
+//     operator's calls, their numbers and recordings). An engine socket
+//     carries its own user's calls only: WEBITEL_TOKENS, the operators'
+//     tokens comma-separated, opens one socket each (default: the socket
+//     of WEBITEL_TOKEN alone). A token refused at the start stops the
+//     bridge; one revoked later stops its socket only. Webitel has agent
+//     status, not DND: changeUserStatusUrl is not registered.
 //
 // The flags, each with its environment variable (flags win):
 //
-//	-provider  BRIDGE_PROVIDER  gravitel | phonet | phonet-webhook | newtel (default gravitel)
+//	-provider  BRIDGE_PROVIDER  gravitel | phonet | phonet-webhook | newtel | webitel (default gravitel)
 //	-listen    BRIDGE_LISTEN    address to serve on (default 127.0.0.1:8080; the emulated run takes a free port)
 //	-public    BRIDGE_PUBLIC_URL
 //	-module    RETAILCRM_MODULE the module's code (default pbxkit-bridge)

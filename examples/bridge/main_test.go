@@ -35,7 +35,7 @@ func TestConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "phonet", cfg.provider, "a flag wins over the environment")
 
-	_, err = parseConfig([]string{"-provider", "webitel"}, func(string) string { return "" })
+	_, err = parseConfig([]string{"-provider", "asterisk"}, func(string) string { return "" })
 	require.ErrorContains(t, err, "unknown provider")
 
 	byExt, byEmail, err := userMap("101=1, ann@example.com=2,,")

@@ -17,6 +17,7 @@ import (
 	"github.com/pbxkit/pbxkit/phonet"
 	"github.com/pbxkit/pbxkit/retailcrm"
 	"github.com/pbxkit/pbxkit/voip"
+	"github.com/pbxkit/pbxkit/webitel"
 )
 
 // pbx is one provider wired for the bridge: the voip.Provider, where its
@@ -50,13 +51,13 @@ type kit struct {
 	emulated func(ctx context.Context, logger *slog.Logger) (*emulation, error)
 }
 
-// providers are the PBXs the bridge speaks to. Webitel lives on another
-// branch: add "webitel" (socket Source, DownloadRecording) here.
+// providers are the PBXs the bridge speaks to.
 var providers = map[string]kit{
 	"gravitel":       {real: realGravitel, emulated: emulatedGravitel},
 	"phonet":         {real: realPhonetSocket, emulated: emulatedPhonetSocket},
 	"phonet-webhook": {real: realPhonetWebhook, emulated: emulatedPhonetWebhook},
 	"newtel":         {real: realNewtel, emulated: emulatedNewtel},
+	"webitel":        {real: realWebitel, emulated: emulatedWebitel},
 }
 
 func providerNames() []string {
@@ -215,7 +216,7 @@ func phonetPBX(c *phonet.Client) *pbx {
 			return download(func(w io.Writer) error {
 				_, err := c.DownloadRecording(ctx, call.ID, phonet.ChannelMixed, w)
 				return err
-			})
+			}, "")
 		},
 	}
 }
@@ -253,8 +254,9 @@ func phonetRecord(ctx context.Context, c *phonet.Client, end voip.Event) ([]voip
 
 // download runs a vendor's download into a pipe and returns its reading
 // end once the first bytes came, so that a missing recording is an error
-// (a 404 of the callback), not an empty 200.
-func download(run func(w io.Writer) error) (io.ReadCloser, string, error) {
+// (a 404 of the callback), not an empty 200. The Content-Type is ctype, or
+// sniffed from the first bytes when ctype is empty.
+func download(run func(w io.Writer) error, ctype string) (io.ReadCloser, string, error) {
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(run(pw)) }()
 	br := bufio.NewReaderSize(pr, 4096)
@@ -267,7 +269,10 @@ func download(run func(w io.Writer) error) (io.ReadCloser, string, error) {
 		_ = pr.Close()
 		return nil, "", fmt.Errorf("empty recording: %w", voip.ErrNotFound)
 	}
-	return readCloser{br, pr}, http.DetectContentType(head), nil
+	if ctype == "" {
+		ctype = http.DetectContentType(head)
+	}
+	return readCloser{br, pr}, ctype, nil
 }
 
 type readCloser struct {
@@ -297,4 +302,127 @@ func newtelPBX(c *newtel.Client, webhookKey string, logger *slog.Logger) *pbx {
 			return newtel.NewWebhookHandler(newtel.WebhookConfig{Key: webhookKey, Update: update, Logger: logger})
 		},
 	}
+}
+
+// Webitel: the engine socket of each operator's token (a socket sees only
+// its own user's calls), the record of a call from the history, and the
+// recording from the storage with the token, since the link CallLink gives
+// carries none. No DND: Webitel's agent status belongs to the contact
+// centre, and this package does not map it to one, so changeUserStatusUrl
+// is not registered.
+
+func realWebitel(_ context.Context, env func(string) string, logger *slog.Logger) (*pbx, error) {
+	v, err := need(env, "WEBITEL_URL", "WEBITEL_TOKEN")
+	if err != nil {
+		return nil, err
+	}
+	c, err := webitel.New(v[0], v[1], webitel.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	var tokens []string
+	for t := range strings.SplitSeq(env("WEBITEL_TOKENS"), ",") {
+		if t = strings.TrimSpace(t); t != "" && !slices.Contains(tokens, t) {
+			tokens = append(tokens, t)
+		}
+	}
+	if len(tokens) == 0 {
+		tokens = []string{v[1]}
+	}
+	return webitelPBX(c, tokens, logger), nil
+}
+
+// webitelPBX is the tenant c, with the sockets of the operators' tokens.
+func webitelPBX(c *webitel.Client, tokens []string, logger *slog.Logger) *pbx {
+	return &pbx{
+		name: "webitel", provider: c, close: func() {},
+		source: func(ctx context.Context) (voip.Source, error) {
+			return webitelSockets(ctx, c.BaseURL(), tokens, logger)
+		},
+		finished: func(ctx context.Context, end voip.Event) ([]voip.Call, error) {
+			return webitelRecord(ctx, c, end)
+		},
+		openRecording: func(ctx context.Context, call voip.Call, link string) (io.ReadCloser, string, error) {
+			return webitelRecording(ctx, c, call, link)
+		},
+	}
+}
+
+// webitelSockets opens the engine socket of each operator's token, and
+// fails if any is refused. One socket is the source as it is; several are
+// merged, and one stopped for good (a token revoked) leaves the others
+// running. Errors and notices name a socket by its user's extension, or by
+// the token's place in the list, never by the token.
+func webitelSockets(ctx context.Context, baseURL string, tokens []string, logger *slog.Logger) (voip.Source, error) {
+	var srcs []voip.Source
+	var names []string
+	fail := func(err error) (voip.Source, error) {
+		for _, s := range srcs {
+			_ = s.Close()
+		}
+		return nil, err
+	}
+	for i, tok := range tokens {
+		name := fmt.Sprintf("operator token %d", i+1)
+		c, err := webitel.New(baseURL, tok, webitel.WithLogger(logger))
+		if err != nil {
+			return fail(fmt.Errorf("%s: %w", name, err))
+		}
+		st, err := c.Subscribe(ctx)
+		if err != nil {
+			return fail(fmt.Errorf("the socket of %s: %w", name, err))
+		}
+		if len(tokens) == 1 {
+			return st.Source(), nil
+		}
+		srcs = append(srcs, st.Source())
+		if u, err := c.UserInfo(ctx); err == nil && u.Extension != "" {
+			name = "ext " + u.Extension
+		}
+		names = append(names, name)
+	}
+	return mergeSources(srcs, names), nil
+}
+
+// webitelRecord finds the history record of a call that ended: Webitel
+// stores it at about the hangup, so it is looked for a few times.
+func webitelRecord(ctx context.Context, c *webitel.Client, end voip.Event) ([]voip.Call, error) {
+	for _, wait := range []time.Duration{0, 500 * time.Millisecond, time.Second, 2 * time.Second} {
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		for rec, err := range c.History(ctx, webitel.HistoryQuery{IDs: []string{end.CallID}}) {
+			if err != nil {
+				return nil, err
+			}
+			if rec.ID == end.CallID {
+				return []voip.Call{rec.Call()}, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("webitel: call %s is not in the history: %w", end.CallID, voip.ErrNotFound)
+}
+
+// webitelRecording streams the call's recording at link, the one CallLink
+// chose among the call's files, with the token and the file's MIME type.
+// A link that is none of the call's files is not fetched: the token goes
+// to the tenant's own storage only.
+func webitelRecording(ctx context.Context, c *webitel.Client, call voip.Call, link string) (io.ReadCloser, string, error) {
+	files, err := c.CallFiles(ctx, call.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, f := range files {
+		if f.ID != "" && c.RecordingURL(f.ID) == link {
+			return download(func(w io.Writer) error {
+				_, err := c.DownloadRecording(ctx, f.ID, w)
+				return err
+			}, f.MimeType)
+		}
+	}
+	return nil, "", fmt.Errorf("webitel: %s is not a recording of call %s: %w", link, call.ID, voip.ErrNotFound)
 }
