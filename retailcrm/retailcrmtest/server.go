@@ -73,11 +73,6 @@ type Server struct {
 	events     []json.RawMessage
 }
 
-type fault struct {
-	status int
-	body   string
-}
-
 // NewServer starts an account whose API key is apiKey, with three users
 // (ids 1 to 3, extension codes "101" to "103", all free), two customers
 // with phones, each with user 1 or 2 as manager, and two stores ("shop1"
