@@ -27,6 +27,8 @@ import (
 	"github.com/pbxkit/pbxkit/phonet"
 	"github.com/pbxkit/pbxkit/phonet/phonettest"
 	"github.com/pbxkit/pbxkit/voip"
+	"github.com/pbxkit/pbxkit/webitel"
+	"github.com/pbxkit/pbxkit/webitel/webiteltest"
 )
 
 var out = json.NewEncoder(os.Stdout)
@@ -50,6 +52,9 @@ func run(ctx context.Context) error {
 	}
 	if err := newtelOnEmulator(ctx); err != nil {
 		return fmt.Errorf("newtel: %w", err)
+	}
+	if err := webitelOnEmulator(ctx); err != nil {
+		return fmt.Errorf("webitel: %w", err)
 	}
 	return nil
 }
@@ -216,6 +221,74 @@ func newtelOnEmulator(ctx context.Context) error {
 	for _, placed := range api.Calls() {
 		if err := api.PlayOutbound(ctx, hooks, placed, 5*time.Second, 95*time.Second); err != nil {
 			return err
+		}
+	}
+	fmt.Println("call", id, "done")
+	return nil
+}
+
+// webitelOnEmulator watches an operator's engine socket on the Webitel
+// emulator while the CRM places a call through the same voip.Provider
+// code, then reads the call back from the history with its recording.
+func webitelOnEmulator(ctx context.Context) error {
+	fmt.Println("\n== Webitel (emulator)")
+	const token = "integration-token-demo" // the token of user 101
+	pbx := webiteltest.NewServer(token)
+	defer pbx.Close()
+	client, err := webitel.New(pbx.BaseURL(), token)
+	if err != nil {
+		return err
+	}
+	// The socket carries the live events of the token's own user.
+	stream, err := client.Subscribe(ctx)
+	if err != nil {
+		return err
+	}
+	defer stream.Close()
+	events := stream.Source().Events()
+	if err := pbx.AwaitSockets(ctx, 1); err != nil {
+		return err
+	}
+
+	id, err := crmSide(ctx, client, "101", "+380 50 123 45 67")
+	if err != nil {
+		return err
+	}
+	pbx.Answer(id)
+	pbx.Hangup(id, "")
+	for range 3 { // start, answer, end
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				if err := stream.Err(); err != nil {
+					return err
+				}
+				return errors.New("the socket closed before the call ended")
+			}
+			if err := printUpdate("socket", voip.Update{Event: &ev}); err != nil {
+				return err
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+
+	// The finished call, with its recording, is in the history.
+	for rec, err := range client.History(ctx, webitel.HistoryQuery{IDs: []string{id}}) {
+		if err != nil {
+			return err
+		}
+		call := rec.Call()
+		if err := printUpdate("history", voip.Update{Call: &call}); err != nil {
+			return err
+		}
+		for _, f := range rec.Files {
+			var audio bytes.Buffer
+			n, err := client.DownloadRecording(ctx, f.ID, &audio)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("  recording %s of %s: %d bytes\n", f.ID, call.ID, n)
 		}
 	}
 	fmt.Println("call", id, "done")

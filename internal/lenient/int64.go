@@ -54,10 +54,15 @@ func (n Int64) MarshalJSON() ([]byte, error) {
 	return strconv.AppendInt(nil, int64(n), 10), nil
 }
 
-// plainInteger reads the commonest shape, a bare JSON integer of at most 15
-// digits, in place: the general path makes a string of it first, an
-// allocation per field of every event. Anything else is left to it.
+// plainInteger reads the commonest shapes, a JSON integer of at most 15
+// digits, bare or quoted (an int64 sent as a string: ids, Unix
+// milliseconds), in place: the general path makes a string of it first,
+// an allocation per field of every event. Anything else (a sign, spaces,
+// leading zeros, a fraction) is left to it.
 func plainInteger(b []byte) (int64, bool) {
+	if n := len(b); n >= 2 && b[0] == '"' && b[n-1] == '"' {
+		b = b[1 : n-1]
+	}
 	if len(b) == 0 || len(b) > 15 || b[0] == '0' && len(b) > 1 {
 		return 0, false
 	}

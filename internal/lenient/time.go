@@ -43,6 +43,18 @@ const secondsBelow = 1e12
 
 // UnmarshalJSON implements [encoding/json.Unmarshaler].
 func (t *Time) UnmarshalJSON(b []byte) error {
+	if v, ok := plainInteger(b); ok {
+		// Read in place, as fromDecimal would read its digits.
+		ms := v
+		if v < secondsBelow {
+			ms = v * 1000
+		}
+		r, err := fromMillis(ms, b)
+		if err == nil {
+			*t = r
+		}
+		return err
+	}
 	k, text, err := classify(b)
 	if err != nil {
 		return err

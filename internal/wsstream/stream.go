@@ -43,12 +43,18 @@ type Stream[T any] struct {
 	notices chan voip.Notice
 	emit    func(T) // s.push, bound once so that Decode calls do not allocate
 
-	mu   sync.Mutex
-	conn *websocket.Conn // the current connection; nil while reconnecting
-	err  error           // the permanent error that stopped the stream
+	mu        sync.Mutex
+	conn      *websocket.Conn // the current connection; nil while reconnecting
+	dropCause error           // why Drop ended the current connection
+	err       error           // the permanent error that stopped the stream
 
 	dropped   atomic.Uint64
 	malformed atomic.Uint64
+
+	srcMu    sync.Mutex
+	src      *source[T]                // the stream as a voip.Source, once asked for
+	finished bool                      // events closed; under srcMu
+	srcLive  atomic.Pointer[source[T]] // src, once the queue moved to it: the reader's fast path
 
 	// overflow is true during an overflow episode. Only the reader touches it.
 	overflow bool
@@ -161,6 +167,27 @@ func (s *Stream[T]) Send(ctx context.Context, typ websocket.MessageType, data []
 		return s.red.Error(fmt.Errorf("%s: send: %w", s.cfg.Vendor, err))
 	}
 	return nil
+}
+
+// Drop ends the current connection at once, as if it were lost: the stream
+// reconnects (OnConnect runs again, the notices say there may be a gap) and
+// cause is the disconnect's error. It is for what a vendor's protocol
+// knows and the engine does not: an application ping left unanswered, or
+// a message that ends the session. It may be called from Decode. Without
+// a connection, or after Close, it does nothing.
+func (s *Stream[T]) Drop(cause error) {
+	if cause == nil {
+		cause = errors.New("dropped")
+	}
+	s.mu.Lock()
+	ws := s.conn
+	if ws != nil && s.dropCause == nil {
+		s.dropCause = cause
+	}
+	s.mu.Unlock()
+	if ws != nil {
+		_ = ws.CloseNow()
+	}
 }
 
 // Dropped returns how many events the DropOldest policy has dropped so far.
@@ -368,7 +395,13 @@ func (s *Stream[T]) stop(err error, fails int) {
 func (s *Stream[T]) finish() {
 	s.cancel()
 	s.leave()
+	s.srcMu.Lock()
+	s.finished = true
 	close(s.events)
+	if s.src != nil {
+		close(s.src.events)
+	}
+	s.srcMu.Unlock()
 	close(s.notices)
 	s.log.Debug("wsstream: stopped", slog.Uint64("dropped", s.dropped.Load()), slog.Uint64("malformed", s.malformed.Load()))
 	close(s.done)
@@ -380,7 +413,12 @@ func (s *Stream[T]) finish() {
 func (s *Stream[T]) serve(ws *websocket.Conn) (uint64, error) {
 	k := keep(s.ctx, ws, s.cfg.PingInterval, s.cfg.PongTimeout)
 	frames, err := s.read(ws)
-	s.setConn(nil)
+	s.mu.Lock()
+	s.conn = nil
+	if s.dropCause != nil {
+		err, s.dropCause = s.dropCause, nil
+	}
+	s.mu.Unlock()
 	dead := k.stop() // closes ws
 	if dead != nil {
 		err = dead
@@ -444,17 +482,6 @@ func (s *Stream[T]) excerpt(data []byte) string {
 	}
 	return s.red.Excerpt(strings.ToValidUTF8(string(data), "�"), maxLoggedFrame)
 }
-
-// push hands one event to the consumer according to the Policy.
-func (s *Stream[T]) push(ev T) { deliver(s, s.events, ev) }
-
-// Deliver hands ev to ch as the stream hands its own events to Events: by
-// the Policy, drops counted in Dropped and noticed. It is for a Decode that
-// delivers a converted view of the stream on a channel of its own (vendor
-// events as voip.Event, say) instead of calling emit, so that the view costs
-// no goroutine and no hand-off per event. Like emit, it may only be called
-// from Decode, on the reader goroutine.
-func Deliver[T, U any](s *Stream[T], ch chan U, ev U) { deliver(s, ch, ev) }
 
 // deliver is push for any channel. Only the reader calls it (through
 // Decode), so the drop loop below cannot race another producer and always

@@ -648,3 +648,28 @@ func TestInjectedDialerAndReadLimit(t *testing.T) {
 	assert.Equal(t, []int{1}, events(t, s, 1), "the 1 MiB default read limit applies")
 	assert.EqualValues(t, 1, dials.Load())
 }
+
+func TestDropEndsTheConnectionAndReconnects(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, func(w http.ResponseWriter, r *http.Request, n int) {
+		serveEvents(w, r, 3*(n-1), 3*n)
+	})
+	var connects atomic.Int32
+	cfg := config(srv.url)
+	cfg.OnConnect = func(context.Context, *wsstream.Conn) error {
+		connects.Add(1)
+		return nil
+	}
+	s := start(t, cfg)
+	notice(t, s, voip.NoticeConnected)
+	assert.Equal(t, seq(0, 3), events(t, s, 3))
+	cause := errors.New("no pong to the application ping")
+	s.Drop(cause)
+	d := notice(t, s, voip.NoticeDisconnected)
+	require.ErrorIs(t, d.Err, cause, "the cause is the disconnect's error")
+	assert.True(t, notice(t, s, voip.NoticeConnected).Gap)
+	assert.Equal(t, seq(3, 6), events(t, s, 3))
+	assert.EqualValues(t, 2, connects.Load())
+	require.NoError(t, s.Close())
+	s.Drop(cause) // after Close: nothing to drop
+}

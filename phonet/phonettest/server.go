@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pbxkit/pbxkit/internal/netfault"
 )
 
 // DefaultDomain is the tenant host a Server answers as.
@@ -50,10 +51,9 @@ type Server struct {
 	// socket.
 	Domain string
 
-	apiKey   string
-	offline  *offlineListener
-	silenced atomic.Bool
-	authN    atomic.Int32
+	apiKey string
+	net    *netfault.Listener // offline spells and half-open connections
+	authN  atomic.Int32
 
 	mu              sync.Mutex
 	users           []User
@@ -65,7 +65,7 @@ type Server struct {
 	active          map[string]*activeCall
 	placed          []PlacedCall
 	requests        []Request
-	faults          map[string][]fault // by path; "" is any path
+	faults          netfault.Replies // Fail's
 	sockets         map[*socket]struct{}
 	socketFaults    map[string][]int // by subscriber
 	click2callErr   string
@@ -95,7 +95,7 @@ func NewServer(apiKey string) *Server {
 			{120, "Support Phonet", "911", "support@demo.phonet.com.ua"},
 		},
 		sessions: map[string]time.Time{}, sessionTTL: time.Hour, expiredReply: http.StatusForbidden,
-		active: map[string]*activeCall{}, sockets: map[*socket]struct{}{}, faults: map[string][]fault{},
+		active: map[string]*activeCall{}, sockets: map[*socket]struct{}{},
 		socketFaults: map[string][]int{},
 	}
 	s.seedHistory()
@@ -117,8 +117,8 @@ func NewServer(apiKey string) *Server {
 		_, _ = w.Write([]byte("<html><body><form>Вход</form></body></html>"))
 	})
 	s.Server = httptest.NewUnstartedServer(s.logged(mux))
-	s.offline = newOfflineListener(s.Listener)
-	s.Listener = &muteListener{Listener: s.offline, muted: &s.silenced}
+	s.net = netfault.Wrap(s.Listener)
+	s.Listener = s.net
 	s.Start()
 	return s
 }
@@ -158,42 +158,17 @@ func (s *Server) Calls() []PlacedCall {
 	return slices.Clone(s.placed)
 }
 
-// fault is a reply queued by Fail.
-type fault struct {
-	status int
-	body   string
-}
-
 // Fail makes the next REST request for path (such as "/rest/user/makeCall";
 // "" is any path, authorize included) answer status with body, once it has
 // passed the session check: a request without a valid session still gets
 // the expired reply. Calls queue up; a fault for the exact path goes before
 // one for any path.
 func (s *Server) Fail(path string, status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[path] = append(s.faults[path], fault{status, body})
+	s.faults.Add(path, status, body)
 }
 
 // failed answers r with the next fault queued for its path, if any.
-func (s *Server) failed(w http.ResponseWriter, r *http.Request) bool {
-	s.mu.Lock()
-	var f fault
-	found := false
-	for _, key := range []string{r.URL.Path, ""} {
-		if q := s.faults[key]; len(q) > 0 {
-			f, found = q[0], true
-			s.faults[key] = q[1:]
-			break
-		}
-	}
-	s.mu.Unlock()
-	if found {
-		w.WriteHeader(f.status)
-		_, _ = w.Write([]byte(f.body))
-	}
-	return found
-}
+func (s *Server) failed(w http.ResponseWriter, r *http.Request) bool { return s.faults.Serve(w, r) }
 
 // ExpireSessions ends every session: the next request with an old cookie
 // gets the expired reply.
@@ -430,34 +405,6 @@ func dashed(id string) string {
 	return id[:8] + "-" + id[8:12] + "-" + id[12:16] + "-" + id[16:20] + "-" + id[20:]
 }
 
-// muteListener wraps accepted connections so that, while muted, whatever
-// the server writes is silently lost: a half-open connection, as when a
-// peer vanishes without a FIN.
-type muteListener struct {
-	net.Listener
-	muted *atomic.Bool
-}
-
-func (l *muteListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return &muteConn{Conn: c, muted: l.muted}, nil
-}
-
-type muteConn struct {
-	net.Conn
-	muted *atomic.Bool
-}
-
-func (c *muteConn) Write(p []byte) (int, error) {
-	if c.muted.Load() {
-		return len(p), nil
-	}
-	return c.Conn.Write(p)
-}
-
 // Silence makes the server's connections half-open while on: nothing it
 // writes arrives, pongs and handshakes included.
-func (s *Server) Silence(on bool) { s.silenced.Store(on) }
+func (s *Server) Silence(on bool) { s.net.SetSilent(on) }
