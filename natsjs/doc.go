@@ -15,12 +15,12 @@
 // handler (Gravitel says a call goes out only in its first event) is
 // known to the replica that receives the next.
 //
-// The handlers remember a delivery before they hand it to Update, and
-// forget it if Update fails. A replica that dies in between (or loses
-// NATS's answer to the remembering) leaves the delivery remembered for the
-// dedupe window, and the vendor's redelivery is then taken for a
-// duplicate: keep Update short, and shut replicas down gracefully (let
-// the HTTP server finish its requests).
+// The handlers claim a delivery while Update runs and remember it only once
+// Update has succeeded (voip.DeliverOnce): a replica that dies in between
+// leaves a claim that lapses after voip.ClaimTTL, and the vendor's
+// redelivery is then handled, not taken for a duplicate; the same delivery
+// landing on two replicas at once is run by one, and the other answers 503
+// so that the vendor delivers it again later.
 //
 // # Fan-out
 //
@@ -61,10 +61,9 @@
 // after PingInterval × MaxPingsOutstanding (2 min × 2 by default): set
 // nats.PingInterval(5*time.Second) to notice it within about 10 s.
 // Requests sent during that window time out (ErrUnavailable) yet may be
-// applied once the connection is back. For the Memory this means that a
-// delivery whose Add timed out may be remembered all the same, and the
-// vendor's redelivery taken for a duplicate: the one case where an event
-// can be lost, bounded by that window. Memory,
+// applied once the connection is back: a claim whose Add timed out may be
+// taken all the same, and holds the vendor's redeliveries off (503) until
+// it lapses after voip.ClaimTTL; nothing is lost. Memory,
 // Publisher and Consume go on by themselves once the connection is back;
 // with file storage (the default) a restart of NATS loses nothing that
 // was acknowledged.
