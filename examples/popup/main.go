@@ -1,0 +1,331 @@
+// Command popup is the CRM pop-up: the web page a manager keeps open, on
+// which every call to or from their extension pops up as it rings — the
+// caller's number in E.164, the customer from the CRM or "new customer",
+// the line — then shows when it is answered, how it ended and how long it
+// was talked, and the recording once the PBX has it. A "call back" button
+// on each card and a dial box place a click-to-call through the PBX. It is
+// a small server: html/template, Server-Sent Events, vanilla JS.
+//
+// The PBX's live events come through the neutral voip model, from a
+// voip.Source (Phonet's sockets, one per manager, as a Hub) or from a
+// webhook handler (Phonet's or Gravitel's webhooks), chosen by -provider.
+// The PBX's "who is calling" lookup (Phonet's client card, Gravitel's
+// contact) is answered from the same small in-memory CRM, so the PBX shows
+// the customer's name and routes the call to their manager.
+//
+// With no credentials in the environment it runs on the vendor's
+// emulator. By default it serves the app, plays a few calls through it for
+// about five seconds, prints what each manager's page received, and exits
+// (non-zero if something did not arrive):
+//
+//	go run ./examples/popup
+//	go run ./examples/popup -provider gravitel
+//
+// To open the pages in a browser, keep it serving, with a call generator
+// playing a call every few seconds:
+//
+//	go run ./examples/popup -serve
+//
+// and open http://127.0.0.1:8080/ (the managers' pages are /m/001 and
+// /m/002 on the Phonet emulator; /m/701 and /m/702 on Gravitel's).
+//
+// With real credentials in the environment it serves until interrupted,
+// with the PBX's users as the managers:
+//
+//   - phonet (sockets) and phonet-webhook: PHONET_DOMAIN, PHONET_API_KEY;
+//     PHONET_WEBHOOK_TOKEN guards the webhook URL, which is the app's
+//     public address plus /pbx/webhook?token=… (for phonet it takes the
+//     client-card lookup only);
+//   - gravitel: GRAVITEL_ENDPOINT, GRAVITEL_TOKEN and GRAVITEL_CRM_TOKEN
+//     (the «Ключ для авторизации в CRM»); the cabinet's CRM URL is the
+//     app's public address plus /pbx/webhook.
+//
+// Flags, each with its environment variable (flags win):
+//
+//	-provider POPUP_PROVIDER  phonet | phonet-webhook | gravitel (default phonet)
+//	-addr     POPUP_ADDR      address to serve on (default 127.0.0.1:8080; a free port for the demo run)
+//	-serve                    keep serving the emulator, with a call generator
+//	-zone     POPUP_ZONE      the managers' time zone when the CRM has none (default Europe/Kyiv)
+//	-v                        log at Debug
+//
+// Secrets come from the environment only and are never logged. The app
+// has no login: put it behind the CRM's authentication before managers use
+// it, and expose /pbx/webhook to the PBX only.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	_ "time/tzdata" // the managers' zones, on machines without a zone database
+)
+
+type config struct {
+	provider string
+	addr     string
+	serve    bool
+	zone     string
+	verbose  bool
+}
+
+func parseConfig(args []string, env func(string) string) (config, error) {
+	def := func(name, fallback string) string {
+		if v := strings.TrimSpace(env(name)); v != "" {
+			return v
+		}
+		return fallback
+	}
+	var cfg config
+	fs := flag.NewFlagSet("popup", flag.ContinueOnError)
+	fs.StringVar(&cfg.provider, "provider", def("POPUP_PROVIDER", "phonet"), "the PBX: "+strings.Join(providerNames(), " | "))
+	fs.StringVar(&cfg.addr, "addr", env("POPUP_ADDR"), "address to serve on (default 127.0.0.1:8080; a free port for the demo run)")
+	fs.BoolVar(&cfg.serve, "serve", false, "keep serving the emulator, with a call generator")
+	fs.StringVar(&cfg.zone, "zone", def("POPUP_ZONE", "Europe/Kyiv"), "the managers' time zone when the CRM has none")
+	fs.BoolVar(&cfg.verbose, "v", false, "log at Debug")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if _, ok := providers[cfg.provider]; !ok {
+		return cfg, fmt.Errorf("unknown provider %q: want %s", cfg.provider, strings.Join(providerNames(), ", "))
+	}
+	if _, err := time.LoadLocation(cfg.zone); err != nil {
+		return cfg, fmt.Errorf("-zone: %w", err)
+	}
+	return cfg, nil
+}
+
+func main() {
+	log.SetFlags(0)
+	cfg, err := parseConfig(os.Args[1:], os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, cfg, os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		log.Fatal(err)
+	}
+}
+
+// run serves the app on a real PBX when the environment has its
+// credentials, on the emulator otherwise.
+func run(ctx context.Context, cfg config, env func(string) string, out, logs io.Writer) error {
+	level := slog.LevelWarn
+	if !cfg.serve && env("POPUP_PROVIDER") == "" && cfg.addr == "" {
+		// The demo drops the PBX's socket on purpose: its reconnect is
+		// not worth a warning.
+		level = slog.LevelError
+	}
+	if cfg.verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level}))
+	kit := providers[cfg.provider]
+	real := true
+	for _, name := range kit.env {
+		real = real && env(name) != ""
+	}
+	var (
+		p   *pbx
+		emu *emulation
+		err error
+	)
+	if real {
+		p, err = kit.real(env, logger)
+	} else if emu, err = kit.emulated(logger); err == nil {
+		p = emu.pbx
+	}
+	if err != nil {
+		return err
+	}
+	defer p.close()
+
+	zone, _ := time.LoadLocation(cfg.zone) // checked by parseConfig
+	c := newCRM(p.region, zone)
+	if emu != nil {
+		for _, m := range emu.managers {
+			c.addManager(m)
+		}
+	} else {
+		members, err := p.provider.Members(ctx)
+		if err != nil {
+			return fmt.Errorf("the PBX's users: %w", err)
+		}
+		for _, m := range members {
+			if m.Ext != "" {
+				c.addManager(manager{Ext: m.Ext, Name: cmp(m.Name, m.Ext)})
+			}
+		}
+	}
+	seedCustomers(c)
+
+	a := newApp(c, p.provider, logger)
+	a.recordOf = p.recordOf
+	if p.webhook != nil {
+		h, err := p.webhook(a)
+		if err != nil {
+			return err
+		}
+		a.Handle(webhookPath, h)
+	}
+
+	addr := cfg.addr
+	if addr == "" {
+		addr = "127.0.0.1:8080"
+		if emu != nil && !cfg.serve {
+			addr = "127.0.0.1:0"
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		a.Close() // the event streams end, so that Shutdown need not wait for them
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{}
+	defer client.CloseIdleConnections()
+	if emu != nil {
+		emu.target(base, client)
+	}
+
+	// The live stream, for a PBX whose events come over sockets.
+	stopped := make(chan error, 1)
+	if p.source != nil {
+		exts := make([]string, 0)
+		for _, m := range c.managerList() {
+			exts = append(exts, m.Ext)
+		}
+		src, err := p.source(ctx, exts)
+		if err != nil {
+			return fmt.Errorf("the PBX's event stream: %w", err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { stopped <- a.consume(cctx, src) })
+		defer func() {
+			cancel()
+			wg.Wait()
+			_ = src.Close()
+		}()
+	}
+
+	switch {
+	case emu != nil && !cfg.serve:
+		return demo(ctx, a, emu, base, client, out)
+	case emu != nil:
+		fmt.Fprintf(out, "Serving the pop-up on the %s emulator: open %s/ (Ctrl-C stops)\n", cfg.provider, base)
+		printPages(out, base, c)
+		gctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if err := generate(gctx, emu, c); err != nil && gctx.Err() == nil {
+				logger.Error("call generator stopped", "error", err)
+			}
+		})
+		defer func() {
+			cancel()
+			wg.Wait()
+		}()
+	default:
+		fmt.Fprintf(out, "Serving the pop-up on %s: open %s/ (Ctrl-C stops)\n", cfg.provider, base)
+		printPages(out, base, c)
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-served:
+		return err
+	case err := <-stopped:
+		if err == nil {
+			err = errors.New("the PBX's event stream stopped")
+		}
+		return err
+	}
+}
+
+func printPages(out io.Writer, base string, c *crm) {
+	for _, m := range c.managerList() {
+		fmt.Fprintf(out, "  %-16s %s/m/%s\n", m.Name, base, m.Ext)
+	}
+}
+
+func cmp(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
+}
+
+// demoCustomers are the CRM's customers; Manager is the index of their
+// manager among the CRM's managers.
+var demoCustomers = []struct {
+	Name, Phone string
+	Manager     int
+}{
+	{"Олена Шевченко", "+380501234567", 0},
+	{"Анна Смирнова", "+79161234567", 1},
+	{"Богдан Ковальчук", "+380671112233", 0},
+}
+
+// unknownCaller is a number the CRM does not know.
+const unknownCaller = "+380931234567"
+
+// seedCustomers fills the CRM: its customers, each with a manager.
+func seedCustomers(c *crm) {
+	ms := c.managerList()
+	for _, cu := range demoCustomers {
+		mgr := ""
+		if len(ms) > 0 {
+			mgr = ms[cu.Manager%len(ms)].Ext
+		}
+		c.addCustomer(customer{Name: cu.Name, Phone: cu.Phone, Manager: mgr})
+	}
+}
+
+// generate plays calls on the emulator until ctx ends: a customer's call
+// to their manager, an unknown caller nobody answers, and the calls the
+// managers placed from their pages.
+func generate(ctx context.Context, emu *emulation, c *crm) error {
+	ms := c.managerList()
+	for i := 0; ; i++ {
+		cu := demoCustomers[i%len(demoCustomers)]
+		from, ext, talk := cu.Phone, ms[cu.Manager%len(ms)].Ext, time.Duration(30+i%90)*time.Second
+		if i%3 == 2 {
+			from, ext, talk = unknownCaller, ms[i%len(ms)].Ext, 0
+		}
+		if err := emu.play(ctx, from, ext, talk, 2*time.Second); err != nil {
+			return err
+		}
+		if err := emu.finishPlaced(ctx); err != nil {
+			return err
+		}
+		if err := pace(ctx, 4*time.Second); err != nil {
+			return err
+		}
+	}
+}
