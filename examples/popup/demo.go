@@ -83,7 +83,8 @@ func describe(m message) string {
 // each manager's page received: a customer's call, answered; an unknown
 // caller nobody answers; a call back from a page; and, on a PBX with
 // sockets, a dropped connection and the banner it brings.
-func demo(ctx context.Context, a *app, emu *emulation, base string, client *http.Client, out io.Writer) error {
+func demo(ctx context.Context, a *app, emu *emulation, base string, client *http.Client, w io.Writer) error {
+	out := &lockedWriter{w: w} // the demo's lines and the pages'
 	ctx, cancel := context.WithTimeout(ctx, demoTime)
 	defer cancel()
 	ms := a.crm.managerList()
@@ -95,11 +96,11 @@ func demo(ctx context.Context, a *app, emu *emulation, base string, client *http
 	printPages(out, base, a.crm)
 	fmt.Fprintf(out, "(run with -serve to keep it serving and open them)\n\n")
 
-	w := &watcher{out: out, got: map[string][]message{}}
+	seen := &watcher{out: out, got: map[string][]message{}}
 	wctx, stopWatching := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for _, m := range []manager{m1, m2} {
-		wg.Go(func() { w.watch(wctx, client, base, m.Ext) })
+		wg.Go(func() { seen.watch(wctx, client, base, m.Ext) })
 	}
 	defer func() {
 		stopWatching()
@@ -143,7 +144,7 @@ func demo(ctx context.Context, a *app, emu *emulation, base string, client *http
 	}
 
 	if emu.drop != nil {
-		if !waitFor(ctx, func() bool { return w.has(m1.Ext, recorded(known.Phone)) }) {
+		if !waitFor(ctx, func() bool { return seen.has(m1.Ext, recorded(known.Phone)) }) {
 			return errors.New("the call's recording did not arrive")
 		}
 		fmt.Fprintf(out, "The PBX's socket drops:\n")
@@ -151,23 +152,23 @@ func demo(ctx context.Context, a *app, emu *emulation, base string, client *http
 	}
 
 	want := map[string]func() bool{
-		"the customer's card, ended, with its recording": func() bool { return w.has(m1.Ext, recorded(known.Phone)) },
+		"the customer's card, ended, with its recording": func() bool { return seen.has(m1.Ext, recorded(known.Phone)) },
 		"the unknown caller's card, as a new customer, missed": func() bool {
-			return w.has(m2.Ext, func(_ message, c card) bool {
+			return seen.has(m2.Ext, func(_ message, c card) bool {
 				return c.Client == unknownCaller && c.Customer == "" && c.State == "ended"
 			})
 		},
 		"the call back, placed once": func() bool {
-			return emu.placed() == 1 && w.has(m1.Ext, func(_ message, c card) bool { return c.Direction == "out" })
+			return emu.placed() == 1 && seen.has(m1.Ext, func(_ message, c card) bool { return c.Direction == "out" })
 		},
 		"no call of one manager on the other's page": func() bool {
-			return !w.has(m2.Ext, func(_ message, c card) bool { return c.Client == known.Phone }) &&
-				!w.has(m1.Ext, func(_ message, c card) bool { return c.Client == other.Phone })
+			return !seen.has(m2.Ext, func(_ message, c card) bool { return c.Client == known.Phone }) &&
+				!seen.has(m1.Ext, func(_ message, c card) bool { return c.Client == other.Phone })
 		},
 	}
 	if emu.drop != nil {
 		want["the banner after the drop"] = func() bool {
-			return w.has(m1.Ext, func(m message, _ card) bool { return m.Event == "gap" })
+			return seen.has(m1.Ext, func(m message, _ card) bool { return m.Event == "gap" })
 		}
 	}
 	waitFor(ctx, func() bool {
@@ -230,4 +231,16 @@ func waitFor(ctx context.Context, cond func() bool) bool {
 		}
 	}
 	return true
+}
+
+// lockedWriter serialises the writes of several goroutines.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

@@ -243,7 +243,7 @@ func run(ctx context.Context, cfg config, env func(string) string, out, logs io.
 		gctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			if err := generate(gctx, emu, c); err != nil && gctx.Err() == nil {
+			if err := generate(gctx, emu, c); err != nil {
 				logger.Error("call generator stopped", "error", err)
 			}
 		})
@@ -312,20 +312,21 @@ func seedCustomers(c *crm) {
 // managers placed from their pages.
 func generate(ctx context.Context, emu *emulation, c *crm) error {
 	ms := c.managerList()
-	for i := 0; ; i++ {
+	for i := 0; ctx.Err() == nil; i++ {
 		cu := demoCustomers[i%len(demoCustomers)]
 		from, ext, talk := cu.Phone, ms[cu.Manager%len(ms)].Ext, time.Duration(30+i%90)*time.Second
 		if i%3 == 2 {
 			from, ext, talk = unknownCaller, ms[i%len(ms)].Ext, 0
 		}
-		if err := emu.play(ctx, from, ext, talk, 2*time.Second); err != nil {
-			return err
+		err := emu.play(ctx, from, ext, talk, 2*time.Second)
+		if err == nil {
+			err = emu.finishPlaced(ctx)
 		}
-		if err := emu.finishPlaced(ctx); err != nil {
-			return err
-		}
-		if err := pace(ctx, 4*time.Second); err != nil {
+		if err == nil {
+			_ = pace(ctx, 4*time.Second)
+		} else if ctx.Err() == nil {
 			return err
 		}
 	}
+	return nil
 }
