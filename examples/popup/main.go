@@ -157,34 +157,6 @@ func run(ctx context.Context, cfg config, env func(string) string, out, logs io.
 	defer p.close()
 
 	zone, _ := time.LoadLocation(cfg.zone) // checked by parseConfig
-	c := newCRM(p.region, zone)
-	if emu != nil {
-		for _, m := range emu.managers {
-			c.addManager(m)
-		}
-	} else {
-		members, err := p.provider.Members(ctx)
-		if err != nil {
-			return fmt.Errorf("the PBX's users: %w", err)
-		}
-		for _, m := range members {
-			if m.Ext != "" {
-				c.addManager(manager{Ext: m.Ext, Name: cmp(m.Name, m.Ext)})
-			}
-		}
-	}
-	seedCustomers(c)
-
-	a := newApp(c, p.provider, logger)
-	a.recordOf = p.recordOf
-	if p.webhook != nil {
-		h, err := p.webhook(a)
-		if err != nil {
-			return err
-		}
-		a.Handle(webhookPath, h)
-	}
-
 	addr := cfg.addr
 	if addr == "" {
 		addr = "127.0.0.1:8080"
@@ -192,51 +164,16 @@ func run(ctx context.Context, cfg config, env func(string) string, out, logs io.
 			addr = "127.0.0.1:0"
 		}
 	}
-	ln, err := net.Listen("tcp", addr)
+	in, err := start(ctx, p, emu, zone, addr, logger)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		a.Close() // the event streams end, so that Shutdown need not wait for them
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	base := "http://" + ln.Addr().String()
-	client := &http.Client{}
-	defer client.CloseIdleConnections()
-	if emu != nil {
-		emu.target(base, client)
-	}
-
-	// The live stream, for a PBX whose events come over sockets.
-	stopped := make(chan error, 1)
-	if p.source != nil {
-		exts := make([]string, 0)
-		for _, m := range c.managerList() {
-			exts = append(exts, m.Ext)
-		}
-		src, err := p.source(ctx, exts)
-		if err != nil {
-			return fmt.Errorf("the PBX's event stream: %w", err)
-		}
-		cctx, cancel := context.WithCancel(ctx)
-		var wg sync.WaitGroup
-		wg.Go(func() { stopped <- a.consume(cctx, src) })
-		defer func() {
-			cancel()
-			wg.Wait()
-			_ = src.Close()
-		}()
-	}
+	defer in.Close()
+	a, c, base := in.app, in.crm, in.base
 
 	switch {
 	case emu != nil && !cfg.serve:
-		return demo(ctx, a, emu, base, client, out)
+		return demo(ctx, a, emu, base, in.client, out)
 	case emu != nil:
 		fmt.Fprintf(out, "Serving the pop-up on the %s emulator: open %s/ (Ctrl-C stops)\n", cfg.provider, base)
 		printPages(out, base, c)
@@ -258,14 +195,112 @@ func run(ctx context.Context, cfg config, env func(string) string, out, logs io.
 	select {
 	case <-ctx.Done():
 		return nil
-	case err := <-served:
+	case err := <-in.served:
 		return err
-	case err := <-stopped:
+	case err := <-in.stopped:
 		if err == nil {
 			err = errors.New("the PBX's event stream stopped")
 		}
 		return err
 	}
+}
+
+// instance is the app serving on a PBX.
+type instance struct {
+	app     *app
+	crm     *crm
+	base    string       // where the pages are: http://host:port
+	client  *http.Client // the emulator's webhooks' and the demo's
+	served  chan error   // the HTTP server stopped
+	stopped chan error   // the PBX's event stream stopped
+	closers []func()     // run last first
+}
+
+// Close stops the event stream, the pages' streams and the server.
+func (in *instance) Close() {
+	for i := len(in.closers) - 1; i >= 0; i-- {
+		in.closers[i]()
+	}
+	in.closers = nil
+}
+
+// start serves the app on addr for the PBX p (emu when it is emulated):
+// the CRM with its managers (the emulation's, or the PBX's users, in
+// zone) and customers, the PBX's webhook handler, and its event stream.
+func start(ctx context.Context, p *pbx, emu *emulation, zone *time.Location, addr string, logger *slog.Logger) (_ *instance, err error) {
+	c := newCRM(p.region, zone)
+	if emu != nil {
+		for _, m := range emu.managers {
+			c.addManager(m)
+		}
+	} else {
+		members, err := p.provider.Members(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("the PBX's users: %w", err)
+		}
+		for _, m := range members {
+			if m.Ext != "" {
+				c.addManager(manager{Ext: m.Ext, Name: cmp(m.Name, m.Ext)})
+			}
+		}
+	}
+	seedCustomers(c)
+
+	a := newApp(c, p.provider, logger)
+	a.recordOf = p.recordOf
+	in := &instance{app: a, crm: c, client: &http.Client{}, served: make(chan error, 1), stopped: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			in.Close()
+		}
+	}()
+	in.closers = append(in.closers, in.client.CloseIdleConnections)
+	if p.webhook != nil {
+		h, err := p.webhook(a)
+		if err != nil {
+			return nil, err
+		}
+		a.Handle(webhookPath, h)
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	go func() { in.served <- srv.Serve(ln) }()
+	in.closers = append(in.closers, func() {
+		a.Close() // the event streams end, so that Shutdown need not wait for them
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	in.base = "http://" + ln.Addr().String()
+	if emu != nil {
+		emu.target(in.base, in.client)
+	}
+
+	// The live stream, for a PBX whose events come over sockets.
+	if p.source != nil {
+		var exts []string
+		for _, m := range c.managerList() {
+			exts = append(exts, m.Ext)
+		}
+		src, err := p.source(ctx, exts)
+		if err != nil {
+			return nil, fmt.Errorf("the PBX's event stream: %w", err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { in.stopped <- a.consume(cctx, src) })
+		in.closers = append(in.closers, func() {
+			cancel()
+			wg.Wait()
+			_ = src.Close()
+		})
+	}
+	return in, nil
 }
 
 func printPages(out io.Writer, base string, c *crm) {

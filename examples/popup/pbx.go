@@ -53,6 +53,9 @@ type emulation struct {
 	// talk is not zero, answered, then ended. pace is the pause between
 	// steps, for a person watching; zero in tests.
 	play func(ctx context.Context, phone, ext string, talk, pace time.Duration) error
+	// ring starts a client's call from phone to ext and leaves it ringing;
+	// nil where the emulator plays whole calls only (webhooks).
+	ring func(phone, ext string)
 	// finishPlaced plays the rest of the calls placed by click-to-call:
 	// answered, then ended.
 	finishPlaced func(ctx context.Context) error
@@ -263,6 +266,7 @@ func emulatedPhonet(webhooks bool) func(logger *slog.Logger) (*emulation, error)
 				return nil
 			}
 			e.drop = srv.DropSockets
+			e.ring = func(phone, ext string) { srv.Incoming(ext, phone) }
 			open := p.source
 			p.source = func(ctx context.Context, exts []string) (voip.Source, error) {
 				src, err := open(ctx, exts)
