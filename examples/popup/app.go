@@ -139,6 +139,9 @@ func (a *app) update(_ context.Context, u voip.Update) error {
 // event shows a live event on the card of its call, on its manager's page
 // only. An event of an extension that is no manager's is dropped.
 func (a *app) event(ev voip.Event) {
+	if ev.Ext == "" {
+		ev.Ext = a.owner(ev.CallID)
+	}
 	f, ok := a.feed(ev.Ext)
 	if !ok {
 		a.log.Debug("event of no manager", "ext", ev.Ext, "kind", ev.Kind)
@@ -184,6 +187,9 @@ func (a *app) event(ev voip.Event) {
 // record shows a finished call's outcome and, once the PBX gives it, the
 // link of its recording.
 func (a *app) record(call voip.Call) {
+	if call.Ext == "" {
+		call.Ext = a.owner(call.ID)
+	}
 	f, ok := a.feed(call.Ext)
 	if !ok {
 		a.log.Debug("record of no manager", "ext", call.Ext)
@@ -225,6 +231,22 @@ func (a *app) record(call voip.Call) {
 			a.publishCardLocked(f, c, m.Zone)
 		}
 	})
+}
+
+// owner returns the manager whose page shows the call id, for an event
+// or a record that does not name the extension (New-Tel's end of a call
+// nobody answered), or "".
+func (a *app) owner(id string) string {
+	key := callKey(id)
+	for ext, f := range a.feeds {
+		f.mu.Lock()
+		_, ok := f.cards[key]
+		f.mu.Unlock()
+		if ok {
+			return ext
+		}
+	}
+	return ""
 }
 
 // finished looks up the record of a call that ended, for a PBX whose

@@ -410,7 +410,8 @@ func TestDemoOnTheEmulators(t *testing.T) {
 			require.NoError(t, run(t.Context(), cfg, func(string) string { return "" }, &out, &logs), out.String())
 			assert.Contains(t, out.String(), "the demo is over")
 			assert.Contains(t, out.String(), "Олена Шевченко")
-			for _, key := range []string{"demo-api-key", "pbx-key-demo", "crm-key-demo"} {
+			for _, key := range []string{"demo-api-key", "pbx-key-demo", "crm-key-demo", "integration-token-demo",
+				"webhook-key-demo", "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f6071", "f9e8d7c6b5a4938271605f4e3d2c1b0af9e8d7c6b5a49382"} {
 				testutil.NoSecret(t, key, out.String(), logs.String())
 			}
 		})

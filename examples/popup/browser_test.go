@@ -35,9 +35,10 @@ func startEmulated(t *testing.T, provider string) (*instance, *emulation) {
 	emu, err := providers[provider].emulated(logger)
 	require.NoError(t, err)
 	t.Cleanup(emu.close)
-	in, err := start(t.Context(), emu.pbx, emu, mustZone("Europe/Kyiv"), "127.0.0.1:0", logger)
+	in, err := start(t.Context(), emu.pbx, emu.managers, mustZone("Europe/Kyiv"), "127.0.0.1:0", logger)
 	require.NoError(t, err)
 	t.Cleanup(in.Close)
+	emu.target(in.base, in.client)
 	return in, emu
 }
 

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pbxkit/pbxkit/voip"
 )
 
 // demoTime bounds the demo run: it ends sooner when everything arrived.
@@ -64,7 +66,10 @@ func describe(m message) string {
 		if who == "" {
 			who = "new customer"
 		}
-		s := fmt.Sprintf("%-3s %-8s %-14s %-18s line %s, started %s", c.Direction, c.State, c.Client, who, c.Line, c.Started)
+		s := fmt.Sprintf("%-3s %-8s %-14s %-18s started %s", c.Direction, c.State, c.Client, who, c.Started)
+		if c.Line != "" {
+			s += ", line " + c.Line
+		}
 		if c.Disposition != "" {
 			s += ", " + c.Disposition
 		}
@@ -113,11 +118,14 @@ func demo(ctx context.Context, a *app, emu *emulation, base string, client *http
 	}
 
 	known, other := demoCustomers[0], demoCustomers[1]
-	name, resp, err := emu.ask(ctx, known.Phone)
-	if err != nil {
+	switch name, resp, err := emu.ask(ctx, known.Phone); {
+	case errors.Is(err, voip.ErrNotSupported):
+		fmt.Fprintf(out, "This PBX does not ask the CRM who is calling.\n")
+	case err != nil:
 		return fmt.Errorf("lookup: %w", err)
+	default:
+		fmt.Fprintf(out, "The PBX asks who calls from %s: the CRM says %q, manager %s\n", known.Phone, name, resp)
 	}
-	fmt.Fprintf(out, "The PBX asks who calls from %s: the CRM says %q, manager %s\n", known.Phone, name, resp)
 
 	step := 300 * time.Millisecond
 	fmt.Fprintf(out, "\n%s calls %s, who answers:\n", known.Name, m1.Name)

@@ -7,15 +7,16 @@
 // a small server: html/template, Server-Sent Events, vanilla JS.
 //
 // The PBX's live events come through the neutral voip model, from a
-// voip.Source (Phonet's sockets, one per manager, as a Hub) or from a
-// webhook handler (Phonet's or Gravitel's webhooks), chosen by -provider.
-// The PBX's "who is calling" lookup (Phonet's client card, Gravitel's
-// contact) is answered from the same small in-memory CRM, so the PBX shows
-// the customer's name and routes the call to their manager.
+// voip.Source (Phonet's sockets, one per manager, as a Hub; Webitel's
+// engine sockets, one per operator) or from a webhook handler (Phonet's,
+// Gravitel's or New-Tel's webhooks), chosen by -provider. The PBX's "who
+// is calling" lookup (Phonet's client card, Gravitel's contact) is
+// answered from the same small in-memory CRM, so the PBX shows the
+// customer's name and routes the call to their manager.
 //
 // With no credentials in the environment it runs on the vendor's
 // emulator. By default it serves the app, plays a few calls through it for
-// about five seconds, prints what each manager's page received, and exits
+// a few seconds, prints what each manager's page received, and exits
 // (non-zero if something did not arrive):
 //
 //	go run ./examples/popup
@@ -26,11 +27,12 @@
 //
 //	go run ./examples/popup -serve
 //
-// and open http://127.0.0.1:8080/ (the managers' pages are /m/001 and
-// /m/002 on the Phonet emulator; /m/701 and /m/702 on Gravitel's).
+// and open http://127.0.0.1:8080/, which links the managers' pages:
+// /m/001 and /m/002 on the Phonet emulator (701 and 702 on Gravitel's,
+// 101 and 104 on Webitel's, 101 and 102 on New-Tel's).
 //
 // With real credentials in the environment it serves until interrupted,
-// with the PBX's users as the managers:
+// with the PBX's users as the managers (or -managers):
 //
 //   - phonet (sockets) and phonet-webhook: PHONET_DOMAIN, PHONET_API_KEY;
 //     PHONET_WEBHOOK_TOKEN guards the webhook URL, which is the app's
@@ -38,14 +40,22 @@
 //     client-card lookup only);
 //   - gravitel: GRAVITEL_ENDPOINT, GRAVITEL_TOKEN and GRAVITEL_CRM_TOKEN
 //     (the «Ключ для авторизации в CRM»); the cabinet's CRM URL is the
-//     app's public address plus /pbx/webhook.
+//     app's public address plus /pbx/webhook;
+//   - newtel: NEWTEL_ACCESS_KEY, NEWTEL_SIGN_KEY and NEWTEL_WEBHOOK_KEY;
+//     the receiver is the app's public address plus /pbx/webhook. New-Tel
+//     does not list its users: name the managers with -managers;
+//   - webitel: WEBITEL_URL and WEBITEL_TOKEN (the integration token: the
+//     users, the click-to-call, the history); WEBITEL_TOKENS, the
+//     operators' tokens comma-separated, opens one socket each (default:
+//     WEBITEL_TOKEN's alone).
 //
 // Flags, each with its environment variable (flags win):
 //
-//	-provider POPUP_PROVIDER  phonet | phonet-webhook | gravitel (default phonet)
+//	-provider POPUP_PROVIDER  phonet | phonet-webhook | gravitel | newtel | webitel (default phonet)
 //	-addr     POPUP_ADDR      address to serve on (default 127.0.0.1:8080; a free port for the demo run)
 //	-serve                    keep serving the emulator, with a call generator
-//	-zone     POPUP_ZONE      the managers' time zone when the CRM has none (default Europe/Kyiv)
+//	-zone     POPUP_ZONE      the managers' time zone (default Europe/Kyiv; the emulated managers have their own)
+//	-managers POPUP_MANAGERS  the managers, ext=Name comma-separated (default: the PBX's users)
 //	-v                        log at Debug
 //
 // Secrets come from the environment only and are never logged. The app
@@ -70,6 +80,8 @@ import (
 	"syscall"
 	"time"
 	_ "time/tzdata" // the managers' zones, on machines without a zone database
+
+	"github.com/pbxkit/pbxkit/voip"
 )
 
 type config struct {
@@ -77,6 +89,7 @@ type config struct {
 	addr     string
 	serve    bool
 	zone     string
+	managers string // ext=Name,…: the managers, when the PBX's users are not
 	verbose  bool
 }
 
@@ -93,6 +106,7 @@ func parseConfig(args []string, env func(string) string) (config, error) {
 	fs.StringVar(&cfg.addr, "addr", env("POPUP_ADDR"), "address to serve on (default 127.0.0.1:8080; a free port for the demo run)")
 	fs.BoolVar(&cfg.serve, "serve", false, "keep serving the emulator, with a call generator")
 	fs.StringVar(&cfg.zone, "zone", def("POPUP_ZONE", "Europe/Kyiv"), "the managers' time zone when the CRM has none")
+	fs.StringVar(&cfg.managers, "managers", env("POPUP_MANAGERS"), "the managers, ext=Name comma-separated (default: the PBX's users)")
 	fs.BoolVar(&cfg.verbose, "v", false, "log at Debug")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -103,7 +117,24 @@ func parseConfig(args []string, env func(string) string) (config, error) {
 	if _, err := time.LoadLocation(cfg.zone); err != nil {
 		return cfg, fmt.Errorf("-zone: %w", err)
 	}
+	if _, err := managerList(cfg.managers); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
+}
+
+// managerList reads ext=Name,ext=Name.
+func managerList(s string) ([]manager, error) {
+	var out []manager
+	for _, f := range splitList(s) {
+		ext, name, ok := strings.Cut(f, "=")
+		ext, name = strings.TrimSpace(ext), strings.TrimSpace(name)
+		if !ok || ext == "" || name == "" {
+			return nil, fmt.Errorf("-managers: %q is not ext=Name", f)
+		}
+		out = append(out, manager{Ext: ext, Name: name})
+	}
+	return out, nil
 }
 
 func main() {
@@ -164,12 +195,19 @@ func run(ctx context.Context, cfg config, env func(string) string, out, logs io.
 			addr = "127.0.0.1:0"
 		}
 	}
-	in, err := start(ctx, p, emu, zone, addr, logger)
+	managers, _ := managerList(cfg.managers) // checked by parseConfig
+	if emu != nil {
+		managers = emu.managers
+	}
+	in, err := start(ctx, p, managers, zone, addr, logger)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
 	a, c, base := in.app, in.crm, in.base
+	if emu != nil {
+		emu.target(base, in.client)
+	}
 
 	switch {
 	case emu != nil && !cfg.serve:
@@ -224,25 +262,28 @@ func (in *instance) Close() {
 	in.closers = nil
 }
 
-// start serves the app on addr for the PBX p (emu when it is emulated):
-// the CRM with its managers (the emulation's, or the PBX's users, in
-// zone) and customers, the PBX's webhook handler, and its event stream.
-func start(ctx context.Context, p *pbx, emu *emulation, zone *time.Location, addr string, logger *slog.Logger) (_ *instance, err error) {
+// start serves the app on addr for the PBX p: the CRM with its managers
+// (nil: the PBX's users), in zone unless they have their own, and its
+// customers; the PBX's webhook handler; its event stream. Close it when
+// done.
+func start(ctx context.Context, p *pbx, managers []manager, zone *time.Location, addr string, logger *slog.Logger) (_ *instance, err error) {
 	c := newCRM(p.region, zone)
-	if emu != nil {
-		for _, m := range emu.managers {
-			c.addManager(m)
-		}
-	} else {
+	if managers == nil {
 		members, err := p.provider.Members(ctx)
+		if errors.Is(err, voip.ErrNotSupported) {
+			return nil, fmt.Errorf("this PBX does not list its users: name the managers with -managers ext=Name,…: %w", err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("the PBX's users: %w", err)
 		}
 		for _, m := range members {
 			if m.Ext != "" {
-				c.addManager(manager{Ext: m.Ext, Name: cmp(m.Name, m.Ext)})
+				managers = append(managers, manager{Ext: m.Ext, Name: cmp(m.Name, m.Ext)})
 			}
 		}
+	}
+	for _, m := range managers {
+		c.addManager(m)
 	}
 	seedCustomers(c)
 
@@ -277,9 +318,6 @@ func start(ctx context.Context, p *pbx, emu *emulation, zone *time.Location, add
 		_ = srv.Shutdown(sctx)
 	})
 	in.base = "http://" + ln.Addr().String()
-	if emu != nil {
-		emu.target(in.base, in.client)
-	}
 
 	// The live stream, for a PBX whose events come over sockets.
 	if p.source != nil {

@@ -76,6 +76,8 @@ var providers = map[string]struct {
 	"phonet":         {[]string{"PHONET_DOMAIN", "PHONET_API_KEY"}, realPhonet(false), emulatedPhonet(false)},
 	"phonet-webhook": {[]string{"PHONET_DOMAIN", "PHONET_API_KEY"}, realPhonet(true), emulatedPhonet(true)},
 	"gravitel":       {[]string{"GRAVITEL_ENDPOINT", "GRAVITEL_TOKEN", "GRAVITEL_CRM_TOKEN"}, realGravitel, emulatedGravitel},
+	"newtel":         {[]string{"NEWTEL_ACCESS_KEY", "NEWTEL_SIGN_KEY", "NEWTEL_WEBHOOK_KEY"}, realNewtel, emulatedNewtel},
+	"webitel":        {[]string{"WEBITEL_URL", "WEBITEL_TOKEN"}, realWebitel, emulatedWebitel},
 }
 
 func providerNames() []string {
