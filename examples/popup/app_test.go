@@ -432,3 +432,48 @@ func TestConfig(t *testing.T) {
 	_, err = parseConfig([]string{"-zone", "Mars/Olympus"}, func(string) string { return "" })
 	require.Error(t, err)
 }
+
+// startEmulated serves the app on a vendor's emulator for one test.
+func startEmulated(t *testing.T, provider string) (*instance, *emulation) {
+	t.Helper()
+	logger := slog.New(slog.DiscardHandler)
+	emu, err := providers[provider].emulated(logger)
+	require.NoError(t, err)
+	t.Cleanup(emu.close)
+	in, err := start(t.Context(), emu.pbx, emu.managers, mustZone("Europe/Kyiv"), "127.0.0.1:0", logger)
+	require.NoError(t, err)
+	t.Cleanup(in.Close)
+	emu.target(in.base, in.client)
+	return in, emu
+}
+
+// Click-to-call through a real client on each emulator that can fail it:
+// the call is placed once; a 502 from the PBX is ambiguous, shown as "may
+// be ringing", and not sent again.
+func TestClickToCallOnTheEmulators(t *testing.T) {
+	for _, name := range []string{"phonet", "gravitel"} {
+		t.Run(name, func(t *testing.T) { clickToCallOn(t, name) })
+	}
+}
+
+func clickToCallOn(t *testing.T, provider string) {
+	in, emu := startEmulated(t, provider)
+	srv := httptest.NewServer(in.app) // the same app, so that dial's helper applies
+	defer srv.Close()
+	ext := in.crm.managerList()[1].Ext
+
+	status, r := dial(t, srv, ext, `{"phone":"+7 916 123-45-67"}`)
+	assert.Equal(t, http.StatusOK, status)
+	assert.Equal(t, "ringing", r.State)
+	assert.NotEmpty(t, r.CallID)
+	assert.Equal(t, 1, emu.placed())
+
+	emu.failDial()
+	status, r = dial(t, srv, ext, `{"phone":"+7 916 123-45-67"}`)
+	assert.Equal(t, http.StatusAccepted, status)
+	assert.Equal(t, "maybe", r.State)
+	assert.Contains(t, r.Message, "may be ringing")
+	assert.Equal(t, 2, emu.asked(), "the ambiguous request was sent once")
+	assert.Equal(t, 1, emu.placed())
+	require.NoError(t, emu.finishPlaced(t.Context()))
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,20 +25,6 @@ func browserPath() (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// startEmulated serves the app on a vendor's emulator for one test.
-func startEmulated(t *testing.T, provider string) (*instance, *emulation) {
-	t.Helper()
-	logger := slog.New(slog.DiscardHandler)
-	emu, err := providers[provider].emulated(logger)
-	require.NoError(t, err)
-	t.Cleanup(emu.close)
-	in, err := start(t.Context(), emu.pbx, emu.managers, mustZone("Europe/Kyiv"), "127.0.0.1:0", logger)
-	require.NoError(t, err)
-	t.Cleanup(in.Close)
-	emu.target(in.base, in.client)
-	return in, emu
 }
 
 // The pop-up in a real browser, on the Phonet emulator: two managers'
@@ -130,6 +115,20 @@ func TestBrowser(t *testing.T) {
 	))
 	assert.Contains(t, text(page1, `#gap-banner`), "may have missed calls")
 	assert.Equal(t, 1, emu.placed(), "nothing was placed again")
+
+	// The dial box, by keyboard: the PBX fails the request in a way that
+	// leaves the call's fate unknown. The page says so, and nothing is
+	// sent again.
+	emu.failDial()
+	asked := emu.asked()
+	require.NoError(t, chromedp.Do(page1,
+		chromedp.Focus(`#dial-phone`),
+		chromedp.SendKeys(`#dial-phone`, "067 111 22 33\n"),
+		chromedp.WaitVisible(`#dial-status[data-state="maybe"]`),
+	))
+	assert.Contains(t, text(page1, `#dial-status`), "may be ringing")
+	assert.Equal(t, asked+1, emu.asked(), "asked once, not retried")
+	assert.Equal(t, 1, emu.placed())
 
 	// For the picture: a new call rings, on top.
 	emu.ring(demoCustomers[2].Phone, m1)

@@ -59,8 +59,13 @@ type emulation struct {
 	// finishPlaced plays the rest of the calls placed by click-to-call:
 	// answered, then ended.
 	finishPlaced func(ctx context.Context) error
-	// placed counts the calls the PBX was asked to place.
-	placed func() int
+	// placed counts the calls the PBX placed; asked counts the requests to
+	// place one it received, failed ones too.
+	placed, asked func() int
+	// failDial makes the PBX fail the next request to place a call with a
+	// 502, after which nobody knows whether the call rings. It and asked
+	// are nil where the emulation lacks them (New-Tel, Webitel).
+	failDial func()
 	// drop cuts the PBX's event stream, as a network failure does; nil
 	// when webhooks carry the events.
 	drop func()
@@ -284,6 +289,16 @@ func emulatedPhonet(webhooks bool) func(logger *slog.Logger) (*emulation, error)
 			}
 		}
 		e.placed = func() int { return len(srv.Calls()) }
+		e.asked = func() int {
+			n := 0
+			for _, r := range srv.Requests() {
+				if r.Path == "/rest/user/makeCall" {
+					n++
+				}
+			}
+			return n
+		}
+		e.failDial = func() { srv.Fail("/rest/user/makeCall", http.StatusBadGateway, "<html>Bad Gateway</html>") }
 		return e, nil
 	}
 }
@@ -365,6 +380,16 @@ func emulatedGravitel(logger *slog.Logger) (*emulation, error) {
 		return nil
 	}
 	e.placed = func() int { return len(srv.Calls()) }
+	e.asked = func() int {
+		n := 0
+		for _, r := range srv.Requests() {
+			if r.Cmd == "makeCall" {
+				n++
+			}
+		}
+		return n
+	}
+	e.failDial = func() { srv.Fail("makeCall", http.StatusBadGateway, "<html>Bad Gateway</html>") }
 	return e, nil
 }
 
