@@ -2,7 +2,6 @@ package newtel_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -11,26 +10,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pbxkit/pbxkit/internal/testutil"
 	"github.com/pbxkit/pbxkit/newtel"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
 // faults are the server misbehaviours of the foundation's retry matrix.
 var faults = map[string]http.HandlerFunc{
-	"reset": func(w http.ResponseWriter, _ *http.Request) {
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		_ = conn.Close()
-	},
-	"500": reply(http.StatusInternalServerError, `{"status":"error","message":"Internal error"}`),
-	"502": reply(http.StatusBadGateway, "<html><body>502 Bad Gateway</body></html>"),
-	"503": reply(http.StatusServiceUnavailable, "Service Unavailable"),
-	"504": reply(http.StatusGatewayTimeout, "504 Gateway Timeout"),
+	"reset": testutil.ResetConnection,
+	"500":   reply(http.StatusInternalServerError, `{"status":"error","message":"Internal error"}`),
+	"502":   reply(http.StatusBadGateway, "<html><body>502 Bad Gateway</body></html>"),
+	"503":   reply(http.StatusServiceUnavailable, "Service Unavailable"),
+	"504":   reply(http.StatusGatewayTimeout, "504 Gateway Timeout"),
 	"429": func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "3600")
 		w.WriteHeader(http.StatusTooManyRequests)

@@ -1,7 +1,6 @@
 package phonet_test
 
 import (
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -9,25 +8,17 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pbxkit/pbxkit/internal/testutil"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
 // faults are the server misbehaviours of the foundation's retry matrix.
 var faults = map[string]http.HandlerFunc{
-	"reset": func(w http.ResponseWriter, _ *http.Request) {
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		_ = conn.Close()
-	},
-	"500": reply(http.StatusInternalServerError, "Internal Server Error"),
-	"502": reply(http.StatusBadGateway, "<html><body>502 Bad Gateway</body></html>"),
-	"503": reply(http.StatusServiceUnavailable, "Service Unavailable"),
-	"504": reply(http.StatusGatewayTimeout, "504 Gateway Timeout"),
+	"reset": testutil.ResetConnection,
+	"500":   reply(http.StatusInternalServerError, "Internal Server Error"),
+	"502":   reply(http.StatusBadGateway, "<html><body>502 Bad Gateway</body></html>"),
+	"503":   reply(http.StatusServiceUnavailable, "Service Unavailable"),
+	"504":   reply(http.StatusGatewayTimeout, "504 Gateway Timeout"),
 	"429": func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "3600")
 		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)

@@ -3,14 +3,14 @@ package phonet
 import (
 	"sync/atomic"
 
-	"github.com/pbxkit/pbxkit/internal/wsstream"
 	"github.com/pbxkit/pbxkit/voip"
 )
 
-// voipSource is a Stream or a Hub seen as a voip.Source: its call events
-// converted, everything else left out. The conversion runs where the event
-// is made, on the socket's reader goroutine, which delivers the voip.Event
-// straight to the source's channel: no goroutine and no hand-off per event.
+// voipSource is a Hub seen as a voip.Source: its call events converted,
+// everything else left out. The conversion runs where the event is made,
+// on each socket's reader goroutine, which delivers the voip.Event
+// straight to the source's channel: no goroutine and no hand-off per
+// event. (A single Stream's is the engine's: wsstream.Stream.Source.)
 type voipSource struct {
 	events  chan voip.Event
 	notices <-chan voip.Notice
@@ -35,76 +35,9 @@ type sourceRef = atomic.Pointer[voipSource]
 // left out; read [Stream.Events] to see them). Its Notices, Err and Close
 // are the stream's. Once Source is called, read its events rather than
 // Stream.Events: the events not yet read from Stream.Events move to it.
-func (s *Stream) Source() voip.Source {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.src != nil {
-		return s.src
-	}
-	src := newVoipSource(cap(s.ws.Events()), s.Notices(), s.Err, s.Close)
-	// The reader delivers to src once it is set (see emit), under s.mu
-	// until s.source is published; the events queued before move first,
-	// so the order holds. They fit: src is as large as the queue.
-	s.src = src
-	moveQueued(s.ws.Events(), src)
-	s.source.Store(src)
-	go func() {
-		// Nothing reaches the stream's own channel any more; it closes
-		// when the stream stops, after the reader's last delivery to src.
-		for ev := range s.ws.Events() {
-			src.offer(ev)
-		}
-		close(src.events)
-		close(src.done)
-	}()
-	return src
-}
-
-// emit hands one event of the stream's reader to the consumer: the
-// stream's channel, or its Source once there is one.
-func (s *Stream) emit(ev *Event, emit func(*Event)) {
-	if src := s.source.Load(); src != nil {
-		if v, ok := ev.Voip(); ok {
-			wsstream.Deliver(s.ws, src.events, v)
-		}
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.src == nil {
-		emit(ev)
-		return
-	}
-	if v, ok := ev.Voip(); ok { // Source is moving the queued events: after them
-		wsstream.Deliver(s.ws, s.src.events, v)
-	}
-}
-
-// moveQueued converts the events queued on ch, without waiting, into src.
-func moveQueued(ch <-chan *Event, src *voipSource) {
-	for {
-		select {
-		case ev, ok := <-ch:
-			if !ok {
-				return
-			}
-			src.offer(ev)
-		default:
-			return
-		}
-	}
-}
-
-// offer converts ev and queues it on src if there is room; only the moves
-// of queued events use it, and they always fit.
-func (v *voipSource) offer(ev *Event) {
-	if e, ok := ev.Voip(); ok {
-		select {
-		case v.events <- e:
-		default:
-		}
-	}
-}
+// The socket's reader converts each event and delivers it straight to the
+// source: no goroutine and no hand-off per event.
+func (s *Stream) Source() voip.Source { return s.ws.Source((*Event).Voip, s.Close) }
 
 // Source returns the Hub as a voip.Source: the call events of every
 // manager as voip.Event (pauses, click2call replies and unknown types are

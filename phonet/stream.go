@@ -130,9 +130,7 @@ type Stream struct {
 	// stream's own channel.
 	sink func(*Event)
 
-	src    *voipSource // guarded by mu
-	source sourceRef   // src, once the events queued before it have moved
-	cancel func()      // ends ctx: Close
+	cancel func() // ends ctx: Close
 }
 
 // socketURL is wss://{domain}/live/connector/v3/easy?domain=…&apiKey=…&subscriber=…,
@@ -252,7 +250,7 @@ func (s *Stream) decode(_ websocket.MessageType, data []byte, emit func(*Event))
 		s.sink(ev)
 		return nil
 	}
-	s.emit(ev, emit)
+	emit(ev)
 	return nil
 }
 
@@ -447,12 +445,5 @@ func (s *Stream) Err() error { return s.ws.Err() }
 // Close stops the stream and waits for its goroutines. It always returns nil.
 func (s *Stream) Close() error {
 	s.cancel()
-	err := s.ws.Close()
-	s.mu.Lock()
-	src := s.src
-	s.mu.Unlock()
-	if src != nil {
-		<-src.done
-	}
-	return err
+	return s.ws.Close()
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/pbxkit/pbxkit/voip"
 )
@@ -75,8 +76,11 @@ type Bridge struct {
 	// whose live events carry no record (Phonet's socket and call
 	// webhooks): called on every end event that passes CallEventFrom's
 	// filter, and what it returns is queued for upload. Nil: records come
-	// through Update's voip.Update.Call. It runs in the event's path,
-	// after the event was sent: keep it short.
+	// through Update's voip.Update.Call. It runs apart from the events, on
+	// a goroutine of its own bounded by FinishedTimeout, so that a history
+	// that is slow to show the call (a retry, say) never holds up the next
+	// calls' events; its context outlives a webhook's request. Call Wait
+	// before the last Flush.
 	Finished func(ctx context.Context, end voip.Event) ([]voip.Call, error)
 	// HTTPClient fetches recordings when OpenRecording is nil. Nil is a
 	// client without a timeout: the request's context bounds it.
@@ -89,6 +93,8 @@ type Bridge struct {
 	// numbers, never the key or the clientId.
 	Logger *slog.Logger
 
+	lookups sync.WaitGroup // Finished calls in flight
+
 	mu      sync.Mutex
 	members []voip.Member
 	codes   []AdditionalCode
@@ -97,6 +103,9 @@ type Bridge struct {
 	links   map[string]string // call id → the vendor's recording link
 	order   []string          // the ids of links, oldest first
 }
+
+// FinishedTimeout bounds one Finished lookup.
+const FinishedTimeout = 30 * time.Second
 
 // MaxRememberedLinks is how many vendors' recording links a Bridge keeps
 // for its recording callback.
@@ -173,7 +182,7 @@ func (b *Bridge) Event(ctx context.Context, ev voip.Event) bool {
 		return false
 	}
 	if ce.Type == EventHangup && b.Finished != nil {
-		defer b.finished(ctx, ev)
+		defer b.lookUp(ctx, ev)
 	}
 	b.mu.Lock()
 	t := b.Telephony
@@ -197,6 +206,23 @@ func (b *Bridge) Event(ctx context.Context, ev voip.Event) bool {
 	log.Debug("retailcrm bridge: call event sent")
 	return true
 }
+
+// lookUp runs Finished for an end event apart from the events, under a
+// context of its own that keeps ctx's values but not its end (a webhook's
+// request ends before the history has the call).
+func (b *Bridge) lookUp(ctx context.Context, ev voip.Event) {
+	b.lookups.Add(1)
+	go func() {
+		defer b.lookups.Done()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FinishedTimeout)
+		defer cancel()
+		b.finished(ctx, ev)
+	}()
+}
+
+// Wait waits for the Finished lookups in flight, whose records are then
+// queued: call it before the last Flush.
+func (b *Bridge) Wait() { b.lookups.Wait() }
 
 func (b *Bridge) finished(ctx context.Context, ev voip.Event) {
 	calls, err := b.Finished(ctx, ev)

@@ -1,7 +1,6 @@
 package retailcrm_test
 
 import (
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -9,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pbxkit/pbxkit/internal/testutil"
 	"github.com/pbxkit/pbxkit/retailcrm"
 	"github.com/pbxkit/pbxkit/voip"
 )
@@ -16,16 +16,7 @@ import (
 // faults are the server misbehaviours of the foundation's retry matrix, in
 // retailCRM's words where it has some.
 var faults = map[string]http.HandlerFunc{
-	"reset": func(w http.ResponseWriter, _ *http.Request) {
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		_ = conn.Close()
-	},
+	"reset":     testutil.ResetConnection,
 	"500":       reply(http.StatusInternalServerError, `{"success":false,"errorMsg":"Internal error"}`),
 	"502":       reply(http.StatusBadGateway, "<html><body>502 Bad Gateway</body></html>"),
 	"503":       reply(http.StatusServiceUnavailable, "<html><body>503 Service Temporarily Unavailable</body></html>"),

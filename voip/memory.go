@@ -2,6 +2,7 @@ package voip
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/pbxkit/pbxkit/internal/ttlset"
@@ -93,12 +94,33 @@ func (m *LocalMemory) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// ErrInProgress is a delivery another handler is running at this moment:
+// the same delivery, landed twice at once. DeliverOnce does not run it a
+// second time, and does not take it for a duplicate either, since the other
+// handler may still fail (or die) before it is done: the webhook answers
+// 503 and the vendor delivers again later, when the first one is done or
+// given up.
+var ErrInProgress = &WebhookError{Status: http.StatusServiceUnavailable, Message: "the same delivery is being handled; deliver it again later"}
+
+// ClaimTTL bounds how long a delivery's claim outlives a handler that died
+// while running it: after that, the vendor's redelivery is run afresh.
+const ClaimTTL = time.Minute
+
+// claimSuffix names a delivery's claim beside its key.
+const claimSuffix = ".claim"
+
 // DeliverOnce runs deliver for the first delivery of key within window and
 // reports whether it ran: a later delivery of the same key within the window
-// is a duplicate, and is skipped. When deliver fails the key is forgotten,
-// so that the vendor's redelivery of a failed delivery is handled rather
-// than taken for a duplicate. A window of zero or less runs deliver every
+// is a duplicate, and is skipped. A window of zero or less runs deliver every
 // time. An error of m is returned without running deliver.
+//
+// A delivery is claimed while it runs and remembered only once deliver has
+// succeeded, so that none is lost however handlers fail: a delivery that
+// failed, or whose handler died while running it, is not remembered, and
+// the vendor's redelivery is handled (a dead handler's claim lapses after
+// ClaimTTL, or window if shorter); a delivery that arrives while the same
+// one runs elsewhere is ErrInProgress. Each step is an Add, a Get or a
+// Delete of m, so the rule holds across every handler sharing m.
 //
 // Every vendor's webhook handler deduplicates with it; it is exported for
 // handlers built on a vendor's ParseWebhook.
@@ -106,17 +128,38 @@ func DeliverOnce(ctx context.Context, m Memory, key string, window time.Duration
 	if window <= 0 || key == "" {
 		return true, deliver()
 	}
-	fresh, err := m.Add(ctx, key, "", window)
+	claim := key + claimSuffix
+	claimed, err := m.Add(ctx, claim, "", min(window, ClaimTTL))
 	if err != nil {
 		return false, err
 	}
-	if !fresh {
+	// Done is read after the claim is taken: a handler finishing the same
+	// delivery remembers it before it lets go of its claim, so a claim
+	// taken after that always sees it.
+	_, done, err := m.Get(ctx, key)
+	switch {
+	case err != nil:
+		if claimed {
+			_ = m.Delete(context.WithoutCancel(ctx), claim)
+		}
+		return false, err
+	case done:
+		if claimed {
+			_ = m.Delete(context.WithoutCancel(ctx), claim)
+		}
 		return false, nil
+	case !claimed:
+		return false, ErrInProgress
 	}
+	// Let go of the claim whatever happens, even if ctx is done: the
+	// vendor's redelivery must not wait for it to lapse.
+	defer func() { _ = m.Delete(context.WithoutCancel(ctx), claim) }()
 	if err := deliver(); err != nil {
-		// Forgotten even if ctx is done: the redelivery must not be lost.
-		_ = m.Delete(context.WithoutCancel(ctx), key)
 		return true, err
 	}
+	// Remembered even if ctx is done. Should m fail here, the delivery
+	// stands but is not remembered, and a redelivery would run it again:
+	// an error now would make the vendor redeliver at once, which is worse.
+	_, _ = m.Add(context.WithoutCancel(ctx), key, "", window)
 	return true, nil
 }

@@ -123,10 +123,65 @@ func TestSharedMemoryDeliversOnceAcrossHandlers(t *testing.T) {
 				runs.Add(1)
 				return nil
 			})
-			assert.NoError(t, err)
+			if err != nil {
+				// Landed while the other ran it: the vendor delivers it
+				// again later, and it is a duplicate then.
+				assert.ErrorIs(t, err, voip.ErrInProgress)
+			}
 		}()
 	}
 	close(start)
 	wg.Wait()
 	assert.EqualValues(t, 1, runs.Load())
+	ran, err := voip.DeliverOnce(t.Context(), m, "uuid/call.dial", time.Minute, func() error { return nil })
+	require.NoError(t, err)
+	assert.False(t, ran, "a duplicate once it is done")
+}
+
+// TestDeliverOnceNeverLosesADelivery: a delivery is remembered only once
+// it succeeded. One that lands while the same one runs elsewhere is not
+// taken for a duplicate (that one may still fail), and a handler that died
+// while running it leaves a claim that only holds redeliveries off for a
+// while.
+func TestDeliverOnceNeverLosesADelivery(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	m := voip.NewLocalMemory(0)
+	inside := make(chan struct{})
+	release := make(chan error)
+	done := make(chan error)
+	go func() {
+		_, err := voip.DeliverOnce(ctx, m, "k", time.Minute, func() error {
+			close(inside)
+			return <-release
+		})
+		done <- err
+	}()
+	<-inside
+	ran, err := voip.DeliverOnce(ctx, m, "k", time.Minute, func() error {
+		t.Error("ran twice at once")
+		return nil
+	})
+	assert.False(t, ran)
+	require.ErrorIs(t, err, voip.ErrInProgress)
+	var we *voip.WebhookError
+	require.ErrorAs(t, err, &we)
+	assert.Equal(t, 503, we.Status, "the vendor is asked to deliver again later")
+
+	release <- errors.New("crm down") // the first one fails after all
+	require.Error(t, <-done)
+	ran, err = voip.DeliverOnce(ctx, m, "k", time.Minute, func() error { return nil })
+	require.NoError(t, err)
+	assert.True(t, ran, "the redelivery of the failed one runs")
+
+	// A handler that died mid-delivery: its claim is there, nothing done.
+	fresh, err := m.Add(ctx, "dead.claim", "", time.Millisecond)
+	require.NoError(t, err)
+	require.True(t, fresh)
+	_, err = voip.DeliverOnce(ctx, m, "dead", time.Minute, func() error { return nil })
+	require.ErrorIs(t, err, voip.ErrInProgress, "held off while the claim lasts")
+	require.Eventually(t, func() bool {
+		ran, err := voip.DeliverOnce(ctx, m, "dead", time.Minute, func() error { return nil })
+		return err == nil && ran
+	}, 2*time.Second, 5*time.Millisecond, "then run afresh: nothing lost")
 }

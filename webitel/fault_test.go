@@ -2,7 +2,6 @@ package webitel_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -12,22 +11,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/pbxkit/pbxkit/internal/testutil"
 	"github.com/pbxkit/pbxkit/voip"
 	"github.com/pbxkit/pbxkit/webitel"
 )
 
 // restFaults are server misbehaviours after the request arrived.
 var restFaults = map[string]http.HandlerFunc{
-	"reset": func(w http.ResponseWriter, _ *http.Request) {
-		conn, _, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0)
-		}
-		_ = conn.Close()
-	},
+	"reset": testutil.ResetConnection,
 	"500": func(w http.ResponseWriter, _ *http.Request) {
 		restJSON(w, 500, `{"id":"app.call.create.app_error","code":500,"detail":"fs down"}`)
 	},

@@ -489,7 +489,7 @@ func (s *Stream) deliver(ev *Event, emit func(*Event)) {
 	if ev.Call != nil {
 		s.track(ev)
 	}
-	s.emit(ev, emit)
+	emit(ev)
 }
 
 // track updates what the stream knows of the call, and works out the

@@ -156,8 +156,6 @@ type Stream struct {
 	pinger  context.CancelFunc    // stops the current connection's application pings
 	wg      sync.WaitGroup        // the pingers
 
-	src    *voipSource
-	source atomic.Pointer[voipSource]
 }
 
 // Subscribe opens the engine socket (ws(s)://host/ws/websocket, with
@@ -246,12 +244,6 @@ func (s *Stream) Close() error {
 	s.stop()
 	err := s.ws.Close()
 	s.shutdown()
-	s.mu.Lock()
-	src := s.src
-	s.mu.Unlock()
-	if src != nil {
-		<-src.done
-	}
 	return err
 }
 

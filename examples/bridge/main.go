@@ -296,6 +296,7 @@ func serveBridge(ctx context.Context, bc bridgeConfig, ready func(ctx context.Co
 	defer func() {
 		cancel()
 		<-flushed
+		b.Wait() // the records still being looked up join the last upload
 		fctx, fcancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer fcancel()
 		if _, err := b.Flush(fctx); err != nil { // each call given up is logged

@@ -1,8 +1,9 @@
-// Package netfault plays the network faults the emulators offer: a server
-// taken off the network and back on the same address, as a restart does,
-// and connections gone half-open, as when a peer vanishes without a FIN.
-// It is the emulators' listener, shared by every vendor's so that each
-// plays the faults the same way.
+// Package netfault plays the faults the emulators offer: a server taken
+// off the network and back on the same address, as a restart does,
+// connections gone half-open, as when a peer vanishes without a FIN
+// ([Listener]), and canned error replies by path ([Replies], behind each
+// emulator's Fail). Every vendor's emulator uses it, so that each plays
+// the faults the same way.
 package netfault
 
 import (

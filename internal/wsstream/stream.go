@@ -51,6 +51,11 @@ type Stream[T any] struct {
 	dropped   atomic.Uint64
 	malformed atomic.Uint64
 
+	srcMu    sync.Mutex
+	src      *source[T]                // the stream as a voip.Source, once asked for
+	finished bool                      // events closed; under srcMu
+	srcLive  atomic.Pointer[source[T]] // src, once the queue moved to it: the reader's fast path
+
 	// overflow is true during an overflow episode. Only the reader touches it.
 	overflow bool
 }
@@ -390,7 +395,13 @@ func (s *Stream[T]) stop(err error, fails int) {
 func (s *Stream[T]) finish() {
 	s.cancel()
 	s.leave()
+	s.srcMu.Lock()
+	s.finished = true
 	close(s.events)
+	if s.src != nil {
+		close(s.src.events)
+	}
+	s.srcMu.Unlock()
 	close(s.notices)
 	s.log.Debug("wsstream: stopped", slog.Uint64("dropped", s.dropped.Load()), slog.Uint64("malformed", s.malformed.Load()))
 	close(s.done)
@@ -471,17 +482,6 @@ func (s *Stream[T]) excerpt(data []byte) string {
 	}
 	return s.red.Excerpt(strings.ToValidUTF8(string(data), "�"), maxLoggedFrame)
 }
-
-// push hands one event to the consumer according to the Policy.
-func (s *Stream[T]) push(ev T) { deliver(s, s.events, ev) }
-
-// Deliver hands ev to ch as the stream hands its own events to Events: by
-// the Policy, drops counted in Dropped and noticed. It is for a Decode that
-// delivers a converted view of the stream on a channel of its own (vendor
-// events as voip.Event, say) instead of calling emit, so that the view costs
-// no goroutine and no hand-off per event. Like emit, it may only be called
-// from Decode, on the reader goroutine.
-func Deliver[T, U any](s *Stream[T], ch chan U, ev U) { deliver(s, ch, ev) }
 
 // deliver is push for any channel. Only the reader calls it (through
 // Decode), so the drop loop below cannot race another producer and always

@@ -65,7 +65,7 @@ type Server struct {
 	active          map[string]*activeCall
 	placed          []PlacedCall
 	requests        []Request
-	faults          map[string][]fault // by path; "" is any path
+	faults          netfault.Replies // Fail's
 	sockets         map[*socket]struct{}
 	socketFaults    map[string][]int // by subscriber
 	click2callErr   string
@@ -95,7 +95,7 @@ func NewServer(apiKey string) *Server {
 			{120, "Support Phonet", "911", "support@demo.phonet.com.ua"},
 		},
 		sessions: map[string]time.Time{}, sessionTTL: time.Hour, expiredReply: http.StatusForbidden,
-		active: map[string]*activeCall{}, sockets: map[*socket]struct{}{}, faults: map[string][]fault{},
+		active: map[string]*activeCall{}, sockets: map[*socket]struct{}{},
 		socketFaults: map[string][]int{},
 	}
 	s.seedHistory()
@@ -158,42 +158,17 @@ func (s *Server) Calls() []PlacedCall {
 	return slices.Clone(s.placed)
 }
 
-// fault is a reply queued by Fail.
-type fault struct {
-	status int
-	body   string
-}
-
 // Fail makes the next REST request for path (such as "/rest/user/makeCall";
 // "" is any path, authorize included) answer status with body, once it has
 // passed the session check: a request without a valid session still gets
 // the expired reply. Calls queue up; a fault for the exact path goes before
 // one for any path.
 func (s *Server) Fail(path string, status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[path] = append(s.faults[path], fault{status, body})
+	s.faults.Add(path, status, body)
 }
 
 // failed answers r with the next fault queued for its path, if any.
-func (s *Server) failed(w http.ResponseWriter, r *http.Request) bool {
-	s.mu.Lock()
-	var f fault
-	found := false
-	for _, key := range []string{r.URL.Path, ""} {
-		if q := s.faults[key]; len(q) > 0 {
-			f, found = q[0], true
-			s.faults[key] = q[1:]
-			break
-		}
-	}
-	s.mu.Unlock()
-	if found {
-		w.WriteHeader(f.status)
-		_, _ = w.Write([]byte(f.body))
-	}
-	return found
-}
+func (s *Server) failed(w http.ResponseWriter, r *http.Request) bool { return s.faults.Serve(w, r) }
 
 // ExpireSessions ends every session: the next request with an old cookie
 // gets the expired reply.

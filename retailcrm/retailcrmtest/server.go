@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/time/rate"
+
+	"github.com/pbxkit/pbxkit/internal/netfault"
 )
 
 // APIPrefix is where the account serves API v5. A client is given
@@ -55,11 +57,11 @@ type Server struct {
 
 	mu         sync.Mutex
 	requests   []Request
-	faults     map[string][]fault // by path; "" is any path
-	rateLimit  int                // requests still to be refused with 503
-	limits     [2]*rate.Limiter   // general, /telephony; nil: no limit
-	refused    int                // requests refused with the rate-limit 503
-	errorsList bool               // validation errors as an array, not a map
+	faults     netfault.Replies // Fail's
+	rateLimit  int              // requests still to be refused with 503
+	limits     [2]*rate.Limiter // general, /telephony; nil: no limit
+	refused    int              // requests refused with the rate-limit 503
+	errorsList bool             // validation errors as an array, not a map
 	modules    map[string]*module
 	lastModule string // the code of the module edited last
 	users      []User
@@ -71,19 +73,14 @@ type Server struct {
 	events     []json.RawMessage
 }
 
-type fault struct {
-	status int
-	body   string
-}
-
 // NewServer starts an account whose API key is apiKey, with three users
 // (ids 1 to 3, extension codes "101" to "103", all free), two customers
 // with phones, each with user 1 or 2 as manager, and two stores ("shop1"
 // and "shop2", the seed article's). Close it when done.
 func NewServer(apiKey string) *Server {
 	s := &Server{
-		apiKey:  apiKey,
-		faults:  map[string][]fault{},
+		apiKey: apiKey,
+
 		modules: map[string]*module{},
 		callIDs: map[string]bool{},
 		rejects: map[string]string{},
@@ -100,6 +97,7 @@ func NewServer(apiKey string) *Server {
 		},
 		sites: []string{"shop1", "shop2"},
 	}
+	s.faults.ContentType = "application/json"
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
@@ -124,9 +122,7 @@ func (s *Server) Requests() []Request {
 // after the key check and the rate limit, without doing anything else.
 // Calls queue up; a fault for the exact path goes before one for any path.
 func (s *Server) Fail(path string, status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[path] = append(s.faults[path], fault{status, body})
+	s.faults.Add(path, status, body)
 }
 
 // RateLimit makes the next n requests answer 503
@@ -262,25 +258,7 @@ func classOf(path string) int {
 }
 
 // failed answers r with the next fault queued for its path, if any.
-func (s *Server) failed(w http.ResponseWriter, r *http.Request) bool {
-	s.mu.Lock()
-	var f fault
-	found := false
-	for _, key := range []string{r.URL.Path, ""} {
-		if q := s.faults[key]; len(q) > 0 {
-			f, found = q[0], true
-			s.faults[key] = q[1:]
-			break
-		}
-	}
-	s.mu.Unlock()
-	if found {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(f.status)
-		_, _ = w.Write([]byte(f.body))
-	}
-	return found
-}
+func (s *Server) failed(w http.ResponseWriter, r *http.Request) bool { return s.faults.Serve(w, r) }
 
 // parseForm reads the query, and the body of a urlencoded or multipart
 // POST (Vochi-dev/v3 sends multipart, and it works).

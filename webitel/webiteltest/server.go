@@ -65,8 +65,8 @@ type Server struct {
 	calls    map[string]*callRec // live calls by leg id
 	placed   []PlacedCall
 	requests []Request
-	faults   map[string][]fault
-	history  []*histRec // oldest first
+	faults   netfault.Replies // Fail's
+	history  []*histRec       // oldest first
 	files    map[string]*fileRec
 	nextFile int64
 	nodeTurn int
@@ -85,7 +85,7 @@ type Server struct {
 func NewServer(token string) *Server {
 	s := &Server{
 		Domain: DefaultDomain, nextUser: 1, nextDev: 7287, nextAg: 10, nextFile: 555,
-		tokens: map[string]*tokenRec{}, calls: map[string]*callRec{}, faults: map[string][]fault{},
+		tokens: map[string]*tokenRec{}, calls: map[string]*callRec{},
 		files: map[string]*fileRec{}, sockets: map[*socket]struct{}{}, sockCfg: defaultSocketConfig(),
 	}
 	now := time.Now()
@@ -110,6 +110,7 @@ func NewServer(token string) *Server {
 	mux.HandleFunc("GET /api/storage/recordings/{id}/download", s.storage(s.download))
 	mux.HandleFunc("GET /api/storage/recordings/{id}/stream", s.storage(s.stream))
 	mux.HandleFunc("GET /ws/websocket", s.serveSocket)
+	s.faults.ContentType = "application/json"
 	s.Server = httptest.NewUnstartedServer(s.logged(mux))
 	s.net = netfault.Wrap(s.Listener)
 	s.Listener = s.net
@@ -148,43 +149,17 @@ func (s *Server) Calls() []PlacedCall {
 	return slices.Clone(s.placed)
 }
 
-// fault is a reply queued by Fail.
-type fault struct {
-	status int
-	body   string
-}
-
 // Fail makes the next REST request for path (such as "/api/calls"; "" is
 // any path) answer status with body, once. A request with a bad token still
 // gets its 401 and leaves the fault queued; POST /api/login takes faults
 // too. Calls queue up; a fault for the exact path goes before one for any
 // path.
 func (s *Server) Fail(path string, status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[path] = append(s.faults[path], fault{status, body})
+	s.faults.Add(path, status, body)
 }
 
 // failed answers r with the next fault queued for its path, if any.
-func (s *Server) failed(w http.ResponseWriter, r *http.Request) bool {
-	s.mu.Lock()
-	var f fault
-	found := false
-	for _, key := range []string{r.URL.Path, ""} {
-		if q := s.faults[key]; len(q) > 0 {
-			f, found = q[0], true
-			s.faults[key] = q[1:]
-			break
-		}
-	}
-	s.mu.Unlock()
-	if found {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(f.status)
-		_, _ = io.WriteString(w, f.body)
-	}
-	return found
-}
+func (s *Server) failed(w http.ResponseWriter, r *http.Request) bool { return s.faults.Serve(w, r) }
 
 // logged records every request but the socket's upgrade.
 func (s *Server) logged(next http.Handler) http.Handler {
