@@ -1,0 +1,763 @@
+package natsjs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Defaults of [OwnershipConfig].
+const (
+	// DefaultOwnersBucket is the KV bucket of the leases.
+	DefaultOwnersBucket = "pbxkit_owners"
+	// DefaultLeaseTTL is how long a lease outlives its holder's last
+	// renewal.
+	DefaultLeaseTTL = 10 * time.Second
+)
+
+const (
+	// addWorkers bounds the Target.Add calls under way at once.
+	addWorkers = 16
+	// leasePrefix and replicaPrefix name the bucket's two kinds of keys;
+	// signalKey is touched after a release so that the others look for
+	// free leases at once.
+	leasePrefix   = "lease."
+	replicaPrefix = "replica."
+	signalKey     = "signal.released"
+)
+
+// Target holds the sockets of the subscribers an [Ownership] owns:
+// *phonet.Hub fits. Add returns once the socket's first attempt is over;
+// an error means the subscriber was refused (its lease is given back).
+// Remove closes the socket and returns once it is closed.
+type Target interface {
+	Add(ctx context.Context, subscriber string) error
+	Remove(subscriber string)
+}
+
+// OwnershipConfig configures [NewOwnership].
+type OwnershipConfig struct {
+	// Bucket is the KV bucket of the leases, made when missing. Default
+	// [DefaultOwnersBucket]. Every replica must use the same bucket and
+	// TTL: a bucket made with another TTL is an error.
+	Bucket string
+	// Replica names this replica: required, unique among live replicas
+	// (a pod name, a host:port). A replica restarted under the same name
+	// starts afresh: the leases of its previous life expire.
+	Replica string
+	// TTL is how long a lease outlives its holder's last renewal, in whole
+	// seconds (JetStream's per-message TTL counts seconds), at least 1 s.
+	// Default [DefaultLeaseTTL]. Leases are renewed every TTL/3; a dead
+	// replica's managers are taken within 2×TTL, a replica that cannot
+	// renew for TTL keeps its sockets but may find them taken when NATS
+	// is back (see [Ownership]).
+	TTL time.Duration
+	// Replicas is the number of copies of the bucket in a NATS cluster.
+	// Default 1.
+	Replicas int
+	// Storage is the bucket's storage. Default jetstream.FileStorage.
+	Storage jetstream.StorageType
+	// Logger receives the lease moves at Info, failures at Warn. Nil is
+	// silent.
+	Logger *slog.Logger
+}
+
+// Ownership has every subscriber's socket held by one replica at a time,
+// through leases in a JetStream KV bucket, and opens and closes the
+// sockets on its [Target] as leases come and go.
+//
+// The protocol: a lease is the key lease.<subscriber> (characters other
+// than letters, digits, '-' and '_' hex-escaped as =XX) whose value is the
+// holder's replica name; it is made with Create, with a TTL, so that only
+// one replica gets it, and renewed every TTL/3 with Update at the revision
+// the holder last wrote, which fails once anybody else wrote it. A replica
+// announces itself as replica.<name> the same way. Every TTL/3, and at
+// once when a replica comes or goes, each replica reads the bucket, counts
+// the live replicas and aims at ceil(subscribers / live) sockets: above it,
+// it closes the surplus on its Target first and then deletes those leases
+// (at their revision); below it, it creates free leases, in random order,
+// and opens their sockets. So managers per replica end even to within one,
+// a dead replica's leases expire within TTL of its last renewal and are
+// taken at the next look after its announcement expires too (under
+// 2×TTL), and a replica closed with [Ownership.Close] hands over at once.
+//
+// A lease is written before its socket is opened and deleted only after
+// its socket is closed, so two replicas hold one subscriber at once only
+// when a holder lost a lease it could not renew: then it closes the socket
+// as soon as it learns so.
+//
+// NATS away: renewals fail, and the sockets stay open. When NATS is back,
+// each lease is renewed at its revision; a lease that expired meanwhile is
+// created again by its holder, and only a lease another replica created
+// first is given up (its socket closed). After an outage each replica
+// waits TTL before it takes any free lease, so that the holders, who
+// re-create theirs on their first renewal, come first: an outage longer
+// than TTL moves nothing when the replicas reconnect within TTL of each
+// other (nats.go's default reconnect wait is 2 s). A replica cut off alone
+// keeps its sockets while the others take its leases after TTL: the two
+// overlap until it reconnects and gives them up.
+//
+// A Target.Add that fails (a refused socket) gives the lease back at once
+// and this replica leaves that subscriber alone for 3×TTL; another replica
+// may try it meanwhile.
+type Ownership struct {
+	kv     jetstream.KeyValue
+	log    *slog.Logger
+	target Target
+	id     string
+	nonce  string // this life of the replica
+	ttl    time.Duration
+	opTime time.Duration // bound of one KV operation
+	subs   []string      // sorted, distinct
+	keyOf  map[string]string
+
+	ctx    context.Context // the loops' life
+	cancel context.CancelFunc
+	stop   func() bool // unregisters the Close on the caller's ctx
+	wg     sync.WaitGroup
+	nudge  chan struct{}
+
+	mu         sync.Mutex
+	held       map[string]*lease
+	cooldown   map[string]time.Time
+	announced  bool
+	replicaRev uint64
+	away       bool      // the last KV operation failed for want of NATS
+	quietUntil time.Time // no free lease is taken before
+	moves      OwnershipStats
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// lease is one lease this replica holds. mu serialises the writes to its
+// key.
+type lease struct {
+	sub, key string
+
+	mu    sync.Mutex
+	rev   uint64
+	added bool // Target.Add succeeded
+	lost  bool // taken by another replica, or given back
+}
+
+// OwnershipStats counts what an Ownership did.
+type OwnershipStats struct {
+	Taken    int // leases created and sockets opened
+	Released int // leases given back for a rebalance or after a refused Add
+	Lost     int // leases found taken by another replica: sockets closed
+	Renewed  int // leases re-created after they expired while NATS was away
+	Refused  int // Target.Add failures
+}
+
+// NewOwnership makes the bucket when missing (TTL of cfg, history 1),
+// announces the replica and starts taking its share of subscribers (blanks
+// and repeats are ignored). It returns before any socket is opened: see
+// [Ownership.Held]. ctx bounds its life: when ctx ends it stops as Close
+// does.
+func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConfig, target Target, subscribers []string) (*Ownership, error) {
+	if js == nil || target == nil {
+		return nil, errors.New("natsjs: NewOwnership: nil JetStream or Target")
+	}
+	if cfg.Replica == "" {
+		return nil, errors.New("natsjs: NewOwnership: Replica is required")
+	}
+	if cfg.Bucket == "" {
+		cfg.Bucket = DefaultOwnersBucket
+	}
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultLeaseTTL
+	}
+	if cfg.TTL < time.Second || cfg.TTL%time.Second != 0 {
+		return nil, fmt.Errorf("natsjs: NewOwnership: TTL %v: whole seconds, at least 1 s", cfg.TTL)
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	if cfg.Replicas < 1 || cfg.Replicas > 5 {
+		return nil, fmt.Errorf("natsjs: NewOwnership: Replicas %d: 1 to 5", cfg.Replicas)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	o := &Ownership{
+		log: log.With("replica", cfg.Replica), target: target, id: cfg.Replica, ttl: cfg.TTL,
+		opTime: min(max(cfg.TTL/4, 250*time.Millisecond), 5*time.Second),
+		keyOf:  map[string]string{}, nudge: make(chan struct{}, 1),
+		held: map[string]*lease{}, cooldown: map[string]time.Time{},
+	}
+	for _, s := range subscribers {
+		if s = strings.TrimSpace(s); s != "" && o.keyOf[s] == "" {
+			o.subs = append(o.subs, s)
+			o.keyOf[s] = leasePrefix + escapeKey(s)
+		}
+	}
+	slices.Sort(o.subs)
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	o.nonce = hex.EncodeToString(b[:])
+
+	kv, err := ownersBucket(ctx, js, cfg)
+	if err != nil {
+		return nil, err
+	}
+	o.kv = kv
+	o.ctx, o.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	o.renew() // announce before the first look, so that it counts itself
+	o.wg.Add(3)
+	go o.renewLoop()
+	go o.balanceLoop()
+	go o.watchLoop()
+	o.stop = context.AfterFunc(ctx, func() { _ = o.Close() })
+	return o, nil
+}
+
+// ownersBucket makes or opens the bucket, checking its TTL.
+func ownersBucket(ctx context.Context, js jetstream.JetStream, cfg OwnershipConfig) (jetstream.KeyValue, error) {
+	storage := cfg.Storage
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: cfg.Bucket, Description: "pbxkit socket leases", History: 1, TTL: cfg.TTL,
+		LimitMarkerTTL: time.Second, Storage: storage, Replicas: cfg.Replicas,
+	})
+	if errors.Is(err, jetstream.ErrBucketExists) {
+		kv, err = js.KeyValue(ctx, cfg.Bucket)
+		if err == nil {
+			var st jetstream.KeyValueStatus
+			if st, err = kv.Status(ctx); err == nil && st.TTL() != cfg.TTL {
+				return nil, fmt.Errorf("natsjs: NewOwnership: bucket %s has a TTL of %v, not %v", cfg.Bucket, st.TTL(), cfg.TTL)
+			}
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("natsjs: NewOwnership: bucket %s: %w", cfg.Bucket, err)
+	}
+	return kv, nil
+}
+
+// escapeKey makes a subscriber a KV key token: letters, digits, '-' and
+// '_' stay, every other byte is =XX.
+func escapeKey(s string) string {
+	var b strings.Builder
+	for i := range len(s) {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "=%02X", c)
+		}
+	}
+	return b.String()
+}
+
+// Held returns the subscribers whose lease this replica holds and whose
+// socket its Target opened, sorted.
+func (o *Ownership) Held() []string {
+	o.mu.Lock()
+	ls := make([]*lease, 0, len(o.held))
+	for _, l := range o.held {
+		ls = append(ls, l)
+	}
+	o.mu.Unlock()
+	var out []string
+	for _, l := range ls {
+		l.mu.Lock()
+		if l.added && !l.lost {
+			out = append(out, l.sub)
+		}
+		l.mu.Unlock()
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Stats returns what it did so far.
+func (o *Ownership) Stats() OwnershipStats {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.moves
+}
+
+// Close hands over: it stops renewing, closes every socket it holds on
+// its Target, then deletes those leases and its announcement, so that the
+// other replicas take them at once. It returns an error when NATS could
+// not be told (those leases expire after TTL instead). It is idempotent.
+func (o *Ownership) Close() error {
+	o.closeOnce.Do(func() {
+		o.stop()
+		o.cancel()
+		o.wg.Wait()
+		ctx, cancel := context.WithTimeout(context.Background(), max(5*time.Second, o.ttl))
+		defer cancel()
+		var errs []error
+		for _, l := range o.leases() {
+			if l.added && !l.lost {
+				o.target.Remove(l.sub)
+			}
+			if len(errs) == 0 && !l.lost {
+				if err := o.deleteLease(ctx, l); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+		o.mu.Lock()
+		clear(o.held)
+		announced, rev := o.announced, o.replicaRev
+		o.announced = false
+		o.mu.Unlock()
+		if announced && len(errs) == 0 {
+			_, err := kvDo(ctx, o.opTime, func(c context.Context) (struct{}, error) {
+				return struct{}{}, o.kv.Delete(c, o.replicaKey(), jetstream.LastRevision(rev))
+			})
+			if err != nil && !isConflict(err) {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			o.closeErr = fmt.Errorf("natsjs: Ownership.Close: leases left to expire: %w", errs[0])
+		}
+	})
+	return o.closeErr
+}
+
+// leases returns the held leases, sorted by subscriber.
+func (o *Ownership) leases() []*lease {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	ls := make([]*lease, 0, len(o.held))
+	for _, l := range o.held {
+		ls = append(ls, l)
+	}
+	slices.SortFunc(ls, func(a, b *lease) int { return strings.Compare(a.sub, b.sub) })
+	return ls
+}
+
+// replicaKey is this replica's announcement.
+func (o *Ownership) replicaKey() string { return replicaPrefix + escapeKey(o.id) }
+
+// deleteLease gives a lease back at its revision; a lease somebody else
+// wrote meanwhile is not ours to delete.
+func (o *Ownership) deleteLease(ctx context.Context, l *lease) error {
+	_, err := kvDo(ctx, o.opTime, func(c context.Context) (struct{}, error) {
+		return struct{}{}, o.kv.Delete(c, l.key, jetstream.LastRevision(l.rev))
+	})
+	if err != nil && !isConflict(err) {
+		return err
+	}
+	return nil
+}
+
+// kvDo runs one KV operation bounded by the operation timeout.
+func kvDo[T any](ctx context.Context, d time.Duration, f func(context.Context) (T, error)) (T, error) {
+	c, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return f(c)
+}
+
+// isConflict: the key is not at the revision we wrote (taken, expired or
+// deleted), or exists when we meant to create it.
+func isConflict(err error) bool {
+	return errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) ||
+		errors.Is(err, jetstream.ErrKeyNotFound)
+}
+
+// reached records a KV operation's outcome: a failure other than a
+// conflict means NATS is away; the first success after it starts the
+// quiet period.
+func (o *Ownership) reached(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err != nil && !isConflict(err) {
+		if !o.away {
+			o.log.Warn("natsjs: NATS unreachable; sockets kept", "err", err)
+		}
+		o.away = true
+		return
+	}
+	if o.away {
+		o.away = false
+		o.quietUntil = time.Now().Add(o.ttl)
+		o.log.Info("natsjs: NATS back; taking no free lease for a TTL", "ttl", o.ttl)
+	}
+}
+
+func (o *Ownership) poke() {
+	select {
+	case o.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// renewLoop renews the announcement and the leases every TTL/3.
+func (o *Ownership) renewLoop() {
+	defer o.wg.Done()
+	t := time.NewTicker(o.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.ctx.Done():
+			return
+		case <-t.C:
+			o.renew()
+		}
+	}
+}
+
+// renew is one round: the announcement first, then every lease. It stops
+// at the first failure for want of NATS: the next round tries again.
+func (o *Ownership) renew() {
+	if !o.announce() {
+		return
+	}
+	for _, l := range o.leases() {
+		if o.ctx.Err() != nil {
+			return
+		}
+		if !o.renewLease(l) {
+			return
+		}
+	}
+}
+
+// announce creates or renews replica.<id>; false when NATS is away.
+func (o *Ownership) announce() bool {
+	key := o.replicaKey()
+	o.mu.Lock()
+	announced, rev := o.announced, o.replicaRev
+	o.mu.Unlock()
+	var err error
+	if announced {
+		rev, err = kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) { return o.kv.Update(c, key, []byte(o.nonce), rev) })
+		if err != nil && isConflict(err) {
+			announced = false // expired while NATS was away: made again below
+		}
+	}
+	if !announced {
+		rev, err = kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) {
+			return o.kv.Create(c, key, []byte(o.nonce), jetstream.KeyTTL(o.ttl))
+		})
+		if err != nil && isConflict(err) {
+			// A previous life of this replica, not expired yet, or a
+			// replica named alike: it takes nothing until the name is free.
+			o.log.Warn("natsjs: replica name in use; waiting for it to expire", "key", key)
+		}
+	}
+	o.reached(err)
+	o.mu.Lock()
+	o.announced = err == nil
+	if err == nil {
+		o.replicaRev = rev
+	}
+	o.mu.Unlock()
+	return err == nil || isConflict(err)
+}
+
+// renewLease renews one lease, re-creates it when it expired, or gives up
+// its socket when another replica took it. False when NATS is away.
+func (o *Ownership) renewLease(l *lease) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost {
+		return true
+	}
+	rev, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) { return o.kv.Update(c, l.key, []byte(o.id), l.rev) })
+	recreated := false
+	if err != nil && isConflict(err) {
+		rev, err = kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) {
+			return o.kv.Create(c, l.key, []byte(o.id), jetstream.KeyTTL(o.ttl))
+		})
+		recreated = err == nil
+	}
+	o.reached(err)
+	switch {
+	case err == nil:
+		l.rev = rev
+		if recreated {
+			o.count(func(s *OwnershipStats) { s.Renewed++ })
+			o.log.Info("natsjs: lease expired meanwhile, made again", "subscriber", l.sub)
+		}
+		return true
+	case isConflict(err):
+		l.lost = true
+		if l.added {
+			o.target.Remove(l.sub)
+		}
+		o.mu.Lock()
+		if o.held[l.sub] == l {
+			delete(o.held, l.sub)
+		}
+		o.moves.Lost++
+		o.mu.Unlock()
+		o.log.Warn("natsjs: lease taken by another replica; socket closed", "subscriber", l.sub)
+		return true
+	}
+	return false
+}
+
+func (o *Ownership) count(f func(*OwnershipStats)) {
+	o.mu.Lock()
+	f(&o.moves)
+	o.mu.Unlock()
+}
+
+// watchLoop nudges the balancer when a replica comes or goes, or gives
+// leases back. Without it the balancer still looks every TTL/3.
+func (o *Ownership) watchLoop() {
+	defer o.wg.Done()
+	for o.ctx.Err() == nil {
+		w, err := o.kv.WatchFiltered(o.ctx, []string{replicaPrefix + "*", signalKey},
+			jetstream.UpdatesOnly(), jetstream.MetaOnly())
+		if err != nil {
+			select {
+			case <-o.ctx.Done():
+				return
+			case <-time.After(o.ttl / 3):
+				continue
+			}
+		}
+		known := map[string]bool{}
+		for open := true; open; {
+			select {
+			case <-o.ctx.Done():
+				stopWatch(w)
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					open = false
+					break
+				}
+				if e == nil {
+					continue
+				}
+				gone := e.Operation() != jetstream.KeyValuePut
+				if e.Key() == signalKey || gone || !known[e.Key()] {
+					o.poke()
+				}
+				known[e.Key()] = !gone
+			}
+		}
+	}
+}
+
+// stopWatch stops a watcher and drains it until its subscription is
+// closed (its callback blocks on a full channel), for a second at most.
+func stopWatch(w jetstream.KeyWatcher) {
+	_ = w.Stop()
+	limit := time.NewTimer(time.Second)
+	defer limit.Stop()
+	for {
+		select {
+		case _, ok := <-w.Updates():
+			if !ok {
+				return
+			}
+		case <-limit.C:
+			return
+		}
+	}
+}
+
+// balanceLoop looks at the bucket every TTL/3 and when nudged.
+func (o *Ownership) balanceLoop() {
+	defer o.wg.Done()
+	t := time.NewTicker(o.ttl / 3)
+	defer t.Stop()
+	for {
+		o.balance()
+		select {
+		case <-o.ctx.Done():
+			return
+		case <-t.C:
+		case <-o.nudge:
+		}
+	}
+}
+
+// snapshot reads which leases exist and how many replicas are live.
+func (o *Ownership) snapshot() (taken map[string]bool, live int, err error) {
+	ctx, cancel := context.WithTimeout(o.ctx, max(o.opTime, o.ttl/3))
+	defer cancel()
+	w, err := o.kv.WatchAll(ctx, jetstream.IgnoreDeletes(), jetstream.MetaOnly())
+	if err != nil {
+		return nil, 0, err
+	}
+	defer stopWatch(w)
+	taken = map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, 0, ctx.Err()
+		case e, ok := <-w.Updates():
+			if !ok {
+				return nil, 0, errors.New("watcher closed")
+			}
+			if e == nil {
+				return taken, live, nil
+			}
+			switch k := e.Key(); {
+			case strings.HasPrefix(k, leasePrefix):
+				taken[k] = true
+			case strings.HasPrefix(k, replicaPrefix):
+				live++
+			}
+		}
+	}
+}
+
+// balance gives back the surplus over this replica's share, or takes free
+// leases up to it.
+func (o *Ownership) balance() {
+	if len(o.subs) == 0 {
+		return
+	}
+	taken, live, err := o.snapshot()
+	if err != nil {
+		if o.ctx.Err() == nil {
+			o.reached(err)
+		}
+		return
+	}
+	o.reached(nil)
+	o.mu.Lock()
+	announced, quiet := o.announced, time.Now().Before(o.quietUntil)
+	held := len(o.held)
+	o.mu.Unlock()
+	if !announced {
+		return
+	}
+	share := int(math.Ceil(float64(len(o.subs)) / float64(max(live, 1))))
+	switch {
+	case held > share:
+		o.release(held - share)
+	case held < share && !quiet:
+		o.take(taken, share-held)
+	}
+}
+
+// release closes n sockets and gives their leases back.
+func (o *Ownership) release(n int) {
+	ls := o.leases()
+	released := 0
+	for i := len(ls) - 1; i >= 0 && released < n && o.ctx.Err() == nil; i-- {
+		l := ls[i]
+		l.mu.Lock()
+		if l.lost || !l.added {
+			l.mu.Unlock()
+			continue
+		}
+		o.target.Remove(l.sub)
+		l.lost = true
+		err := o.deleteLease(o.ctx, l)
+		l.mu.Unlock()
+		o.mu.Lock()
+		delete(o.held, l.sub)
+		o.moves.Released++
+		o.mu.Unlock()
+		o.reached(err)
+		released++
+		if err != nil {
+			break // it expires after TTL
+		}
+	}
+	if released > 0 {
+		o.log.Info("natsjs: leases given back for a rebalance", "n", released)
+		_, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) { return o.kv.Put(c, signalKey, []byte(o.id)) })
+		o.reached(err)
+	}
+}
+
+// take creates up to n free leases, then opens their sockets, addWorkers
+// at a time.
+func (o *Ownership) take(taken map[string]bool, n int) {
+	now := time.Now()
+	o.mu.Lock()
+	var free []string
+	for _, s := range o.subs {
+		if !taken[o.keyOf[s]] && o.held[s] == nil && !now.Before(o.cooldown[s]) {
+			free = append(free, s)
+		}
+	}
+	o.mu.Unlock()
+	mrand.Shuffle(len(free), func(i, j int) { free[i], free[j] = free[j], free[i] })
+	var got []*lease
+	for _, s := range free {
+		if len(got) == n || o.ctx.Err() != nil {
+			break
+		}
+		l := &lease{sub: s, key: o.keyOf[s]}
+		rev, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) {
+			return o.kv.Create(c, l.key, []byte(o.id), jetstream.KeyTTL(o.ttl))
+		})
+		o.reached(err)
+		if err != nil {
+			if isConflict(err) {
+				continue
+			}
+			break
+		}
+		l.rev = rev
+		o.mu.Lock()
+		o.held[s] = l
+		o.mu.Unlock()
+		got = append(got, l)
+	}
+	next := make(chan *lease)
+	var wg sync.WaitGroup
+	for range min(addWorkers, len(got)) {
+		wg.Go(func() {
+			for l := range next {
+				o.open(l)
+			}
+		})
+	}
+	for _, l := range got {
+		next <- l
+	}
+	close(next)
+	wg.Wait()
+	if len(got) > 0 {
+		o.log.Info("natsjs: leases taken", "n", len(got))
+	}
+}
+
+// open adds a leased subscriber to the Target; a refusal gives the lease
+// back.
+func (o *Ownership) open(l *lease) {
+	err := o.target.Add(o.ctx, l.sub)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err == nil {
+		if l.lost {
+			o.target.Remove(l.sub) // lost while it opened
+			return
+		}
+		l.added = true
+		o.count(func(s *OwnershipStats) { s.Taken++ })
+		return
+	}
+	if o.ctx.Err() != nil {
+		return // closing: Close gives the lease back
+	}
+	o.log.Warn("natsjs: socket refused; lease given back", "subscriber", l.sub, "err", err)
+	l.lost = true
+	derr := o.deleteLease(o.ctx, l)
+	o.reached(derr)
+	o.mu.Lock()
+	if o.held[l.sub] == l {
+		delete(o.held, l.sub)
+	}
+	o.cooldown[l.sub] = time.Now().Add(3 * o.ttl)
+	o.moves.Refused++
+	o.mu.Unlock()
+}
