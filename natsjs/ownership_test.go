@@ -18,6 +18,8 @@ import (
 
 	"github.com/pbxkit/pbxkit/internal/natstest"
 	"github.com/pbxkit/pbxkit/natsjs"
+	"github.com/pbxkit/pbxkit/phonet"
+	"github.com/pbxkit/pbxkit/phonet/phonettest"
 )
 
 // testTTL is the lease TTL of the tests: small, so that expiries are
@@ -497,4 +499,130 @@ func TestOwnershipRenewalChecksTheRevision(t *testing.T) {
 	// The intruder's key expires after TTL; the replica takes it back.
 	settled(t, reg, subs, []*replica{r}, 2*testTTL+slack, any)
 	assert.Contains(t, r.own.Held(), subs[2])
+}
+
+// hubTarget is a *phonet.Hub that tells the registry of its Adds and
+// Removes: the emulator counts sockets but not per subscriber.
+type hubTarget struct {
+	*phonet.Hub
+	name string
+	reg  *registry
+}
+
+func (h hubTarget) Add(ctx context.Context, sub string) error {
+	if err := h.Hub.Add(ctx, sub); err != nil {
+		return err
+	}
+	h.reg.add(sub, h.name)
+	return nil
+}
+
+func (h hubTarget) Remove(sub string) {
+	h.Hub.Remove(sub) // returns once the socket is closed
+	h.reg.remove(sub, h.name)
+}
+
+// Two replicas, each with a phonet Hub on the emulator, share its
+// managers: one socket per manager at the emulator, each call's event
+// delivered once; Close of one replica moves its sockets to the other.
+func TestOwnershipWithPhonetHubs(t *testing.T) {
+	leakCheck(t)
+	srv := startServer(t)
+	const apiKey = "test-api-key"
+	pbx := phonettest.NewServer(apiKey)
+	t.Cleanup(pbx.Close)
+	var users []phonettest.User
+	var subs []string
+	for i := range 8 {
+		ext := fmt.Sprintf("%03d", i+1)
+		users = append(users, phonettest.User{ID: i + 1, DisplayName: "Manager " + ext, Ext: ext,
+			Email: "m" + ext + "@demo.example"})
+		subs = append(subs, ext)
+	}
+	pbx.SetUsers(users)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	reg := newRegistry()
+	events := make(chan *phonet.Event, 100)
+	var readers sync.WaitGroup
+	var rs []*replica
+	var hubs []*phonet.Hub
+	for i := range 2 {
+		client, err := phonet.New(pbx.Domain, apiKey, phonet.WithBaseURL(pbx.BaseURL()))
+		require.NoError(t, err)
+		hub, err := client.Watch(ctx, nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = hub.Close(); readers.Wait() })
+		readers.Go(func() {
+			for ev := range hub.Events() {
+				events <- ev
+			}
+		})
+		name := fmt.Sprintf("r%d", i+1)
+		rs = append(rs, startReplicaWith(t, srv.URL(), name, hubTarget{Hub: hub, name: name, reg: reg}, subs))
+		hubs = append(hubs, hub)
+	}
+	// The most sockets the emulator ever had open at once.
+	var most int
+	var watching sync.WaitGroup
+	stopWatching := make(chan struct{})
+	watching.Go(func() {
+		for {
+			select {
+			case <-stopWatching:
+				return
+			case <-time.After(time.Millisecond):
+				most = max(most, pbx.Sockets())
+			}
+		}
+	})
+	waitHeld := func(want []int) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			var got []int
+			for _, h := range hubs {
+				got = append(got, len(h.Subscribers()))
+			}
+			return slices.Equal(got, want)
+		}, 4*testTTL+slack, 10*time.Millisecond)
+		require.NoError(t, pbx.AwaitSockets(ctx, len(subs)))
+	}
+	// once rings every manager and expects each call's dial exactly once.
+	once := func() {
+		t.Helper()
+		want := map[string]string{}
+		for _, ext := range subs {
+			want[pbx.Incoming(ext, "+380501234567")] = ext
+		}
+		got := map[string]int{}
+		for range len(subs) {
+			select {
+			case ev := <-events:
+				got[ev.UUID]++
+				assert.Equal(t, want[ev.UUID], ev.Subscriber)
+			case <-ctx.Done():
+				t.Fatal("events missing")
+			}
+		}
+		select {
+		case ev := <-events:
+			t.Errorf("an event twice: %+v", ev)
+		case <-time.After(300 * time.Millisecond):
+		}
+		for id := range want {
+			assert.Equal(t, 1, got[id], "the call of %s", want[id])
+		}
+	}
+
+	waitHeld([]int{4, 4})
+	once()
+	require.NoError(t, rs[1].own.Close())
+	waitHeld([]int{8, 0})
+	once()
+	close(stopWatching)
+	watching.Wait()
+	t.Logf("most sockets open at the emulator at once: %d for %d managers", most, len(subs))
+	assert.Equal(t, len(subs), pbx.Sockets())
+	noOverlap(t, reg)
 }
