@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,6 +30,8 @@ const (
 const (
 	// addWorkers bounds the Target.Add calls under way at once.
 	addWorkers = 16
+	// renewWorkers bounds the renewals under way at once.
+	renewWorkers = 8
 	// leasePrefix and replicaPrefix name the bucket's two kinds of keys;
 	// signalKey is touched after a release so that the others look for
 	// free leases at once.
@@ -414,20 +417,33 @@ func (o *Ownership) renewLoop() {
 	}
 }
 
-// renew is one round: the announcement first, then every lease. It stops
-// at the first failure for want of NATS: the next round tries again.
+// renew is one round: the announcement first, then every lease,
+// renewWorkers at a time. It stops at the first failure for want of NATS:
+// the next round tries again.
 func (o *Ownership) renew() {
 	if !o.announce() {
 		return
 	}
-	for _, l := range o.leases() {
-		if o.ctx.Err() != nil {
-			return
-		}
-		if !o.renewLease(l) {
-			return
-		}
+	var (
+		away atomic.Bool
+		wg   sync.WaitGroup
+		next = make(chan *lease)
+	)
+	ls := o.leases()
+	for range min(renewWorkers, len(ls)) {
+		wg.Go(func() {
+			for l := range next {
+				if !away.Load() && o.ctx.Err() == nil && !o.renewLease(l) {
+					away.Store(true)
+				}
+			}
+		})
 	}
+	for _, l := range ls {
+		next <- l
+	}
+	close(next)
+	wg.Wait()
 }
 
 // announce creates or renews replica.<id>; false when NATS is away.

@@ -269,7 +269,7 @@ func even(n int) func([]int) bool {
 	}
 }
 
-func any(held []int) bool { return true }
+func anySpread([]int) bool { return true }
 
 func noOverlap(t *testing.T, reg *registry) {
 	t.Helper()
@@ -337,7 +337,8 @@ func TestOwnershipCloseHandsOver(t *testing.T) {
 	assert.Equal(t, len(subs)/2, removes)
 	assert.Empty(t, rs[1].own.Held())
 	d := settled(t, reg, subs, rs[:1], testTTL, func(c []int) bool { return c[0] == len(subs) })
-	t.Logf("handover after Close: %v after Close began (TTL %v)", (d + time.Since(start) - d).Round(time.Millisecond), testTTL)
+	t.Logf("handover: all held by r1 %v after Close began, %v after it returned (TTL %v)",
+		time.Since(start).Round(time.Millisecond), d.Round(time.Millisecond), testTTL)
 	noOverlap(t, reg)
 }
 
@@ -390,7 +391,7 @@ func TestOwnershipReacquiresAfterALongOutage(t *testing.T) {
 	time.Sleep(2 * testTTL)
 	assert.Equal(t, before, reg.held(), "the sockets stay while NATS is away")
 	require.NoError(t, srv.Restart())
-	settled(t, reg, subs, rs, 4*testTTL+slack, any)
+	settled(t, reg, subs, rs, 4*testTTL+slack, anySpread)
 	time.Sleep(2 * testTTL) // the quiet period is over, renewals went on
 	assert.Equal(t, before, reg.held(), "nothing moved")
 	renewed := 0
@@ -474,7 +475,7 @@ func TestOwnershipRenewalChecksTheRevision(t *testing.T) {
 	reg := newRegistry()
 	subs := managers(5)
 	r := startReplica(t, srv.URL(), "r1", reg, subs)
-	settled(t, reg, subs, []*replica{r}, 4*testTTL, any)
+	settled(t, reg, subs, []*replica{r}, 4*testTTL, anySpread)
 	js, err := jetstream.New(r.nc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -497,7 +498,7 @@ func TestOwnershipRenewalChecksTheRevision(t *testing.T) {
 	_, _, removes = r.target.counts()
 	assert.Equal(t, 1, removes, "the socket was closed")
 	// The intruder's key expires after TTL; the replica takes it back.
-	settled(t, reg, subs, []*replica{r}, 2*testTTL+slack, any)
+	settled(t, reg, subs, []*replica{r}, 2*testTTL+slack, anySpread)
 	assert.Contains(t, r.own.Held(), subs[2])
 }
 
@@ -625,4 +626,88 @@ func TestOwnershipWithPhonetHubs(t *testing.T) {
 	t.Logf("most sockets open at the emulator at once: %d for %d managers", most, len(subs))
 	assert.Equal(t, len(subs), pbx.Sockets())
 	noOverlap(t, reg)
+}
+
+// The figures of docs/scale.md: 1,000 managers over three replicas with
+// a lease TTL of 2 s, then of 10 s (the default); one replica killed. Run
+// it with
+//
+//	go test -run '^$' -bench Ownership -benchtime 1x -count 5 ./natsjs/
+//
+// It reports how long the spread over three replicas took once the third
+// started, the largest distance of a replica from an even share, the
+// takeover of the dead replica's managers, and the overlap seen by the
+// Targets (subscriber-seconds held twice).
+func BenchmarkOwnershipTakeover(b *testing.B) {
+	const n = 1000
+	for _, ttl := range []time.Duration{testTTL, natsjs.DefaultLeaseTTL} {
+		b.Run(fmt.Sprintf("ttl=%v", ttl), func(b *testing.B) { benchTakeover(b, n, ttl) })
+	}
+}
+
+func benchTakeover(b *testing.B, n int, ttl time.Duration) {
+	subs := managers(n)
+	for range b.N {
+		b.StopTimer()
+		func() {
+			srv, err := natstest.Start(b.TempDir())
+			require.NoError(b, err)
+			defer srv.Stop()
+			reg := newRegistry()
+			var rs []*replica
+			for i := range 3 {
+				target := newTarget(fmt.Sprintf("r%d", i+1), reg)
+				nc, err := nats.Connect(srv.URL(), nats.MaxReconnects(-1))
+				require.NoError(b, err)
+				defer nc.Close()
+				js, err := jetstream.New(nc)
+				require.NoError(b, err)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				own, err := natsjs.NewOwnership(ctx, js, natsjs.OwnershipConfig{Replica: target.name, TTL: ttl}, target, subs)
+				require.NoError(b, err)
+				defer own.Close()
+				rs = append(rs, &replica{name: target.name, nc: nc, target: target, own: own, cancel: cancel})
+			}
+			start := time.Now()
+			spread := waitSettled(b, reg, n, rs, even(n))
+			b.ReportMetric(spread.Sub(start).Seconds(), "spread-s")
+			var worst float64
+			for _, r := range rs {
+				c, _, _ := r.target.counts()
+				mean := float64(n) / 3
+				worst = max(worst, math.Abs(float64(c)-mean)/mean*100)
+			}
+			b.ReportMetric(worst, "off-even-%")
+			killed := time.Now()
+			rs[2].kill()
+			done := waitSettled(b, reg, n, rs[:2], even(n))
+			b.ReportMetric(done.Sub(killed).Seconds(), "takeover-s")
+			_, total, _ := reg.report()
+			b.ReportMetric(total.Seconds(), "overlap-s")
+		}()
+	}
+}
+
+// waitSettled is settled for a benchmark: it returns when it settled.
+func waitSettled(b *testing.B, reg *registry, n int, rs []*replica, want func([]int) bool) time.Time {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		held := reg.held()
+		ok := len(held) == n
+		for _, hs := range held {
+			ok = ok && len(hs) == 1
+		}
+		var counts []int
+		for _, r := range rs {
+			c, _, _ := r.target.counts()
+			counts = append(counts, c)
+		}
+		if ok && want(counts) {
+			return time.Now()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.Fatal("not settled in 60 s")
+	return time.Time{}
 }
