@@ -71,6 +71,15 @@ type OwnershipConfig struct {
 	Replicas int
 	// Storage is the bucket's storage. Default jetstream.FileStorage.
 	Storage jetstream.StorageType
+	// Fence closes the socket of a lease this replica could not renew for
+	// 0.7×TTL (from when its last successful renewal was sent), before the
+	// lease can expire and be taken by another replica, and opens it again
+	// when a renewal succeeds: no two replicas hold a manager at once even
+	// when this replica alone is cut off from NATS. The cost: while NATS
+	// itself is down for longer than that, every replica has its sockets
+	// closed. Default false: sockets stay open while NATS is away (see
+	// [Ownership]).
+	Fence bool
 	// Logger receives the lease moves at Info, failures at Warn. Nil is
 	// silent.
 	Logger *slog.Logger
@@ -121,6 +130,7 @@ type Ownership struct {
 	id     string
 	nonce  string // this life of the replica
 	ttl    time.Duration
+	fence  bool
 	opTime time.Duration // bound of one KV operation
 	subs   []string      // sorted, distinct
 	keyOf  map[string]string
@@ -149,10 +159,12 @@ type Ownership struct {
 type lease struct {
 	sub, key string
 
-	mu    sync.Mutex
-	rev   uint64
-	added bool // Target.Add succeeded
-	lost  bool // taken by another replica, or given back
+	mu        sync.Mutex
+	rev       uint64
+	renewedAt time.Time // when the last successful write was sent
+	added     bool      // Target.Add succeeded
+	lost      bool      // taken by another replica, or given back
+	fenced    bool      // socket closed for want of renewals, lease kept
 }
 
 // OwnershipStats counts what an Ownership did.
@@ -162,6 +174,7 @@ type OwnershipStats struct {
 	Lost     int // leases found taken by another replica: sockets closed
 	Renewed  int // leases re-created after they expired while NATS was away
 	Refused  int // Target.Add failures
+	Fenced   int // sockets closed for want of renewals (see OwnershipConfig.Fence)
 }
 
 // NewOwnership makes the bucket when missing (TTL of cfg, history 1),
@@ -196,7 +209,7 @@ func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConf
 		log = slog.New(slog.DiscardHandler)
 	}
 	o := &Ownership{
-		log: log.With("replica", cfg.Replica), target: target, id: cfg.Replica, ttl: cfg.TTL,
+		log: log.With("replica", cfg.Replica), target: target, id: cfg.Replica, ttl: cfg.TTL, fence: cfg.Fence,
 		opTime: min(max(cfg.TTL/4, 250*time.Millisecond), 5*time.Second),
 		keyOf:  map[string]string{}, nudge: make(chan struct{}, 1),
 		held: map[string]*lease{}, cooldown: map[string]time.Time{},
@@ -220,6 +233,10 @@ func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConf
 	o.ctx, o.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	o.renew() // announce before the first look, so that it counts itself
 	o.wg.Add(3)
+	if o.fence {
+		o.wg.Add(1)
+		go o.fenceLoop()
+	}
 	go o.renewLoop()
 	go o.balanceLoop()
 	go o.watchLoop()
@@ -433,8 +450,15 @@ func (o *Ownership) renew() {
 	for range min(renewWorkers, len(ls)) {
 		wg.Go(func() {
 			for l := range next {
-				if !away.Load() && o.ctx.Err() == nil && !o.renewLease(l) {
+				if away.Load() || o.ctx.Err() != nil {
+					continue
+				}
+				ok, reopen := o.renewLease(l)
+				if !ok {
 					away.Store(true)
+				}
+				if reopen {
+					o.open(l)
 				}
 			}
 		})
@@ -444,6 +468,32 @@ func (o *Ownership) renew() {
 	}
 	close(next)
 	wg.Wait()
+}
+
+// fenceLoop closes the sockets of the leases not renewed for 0.7×TTL,
+// looking every TTL/10: each is closed before 0.8×TTL, the lease expires
+// at TTL at the earliest.
+func (o *Ownership) fenceLoop() {
+	defer o.wg.Done()
+	t := time.NewTicker(o.ttl / 10)
+	defer t.Stop()
+	for {
+		select {
+		case <-o.ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, l := range o.leases() {
+			l.mu.Lock()
+			if l.added && !l.lost && time.Since(l.renewedAt) > o.ttl*7/10 {
+				o.target.Remove(l.sub)
+				l.added, l.fenced = false, true
+				o.count(func(s *OwnershipStats) { s.Fenced++ })
+				o.log.Warn("natsjs: lease not renewed for 0.7×TTL; socket closed", "subscriber", l.sub)
+			}
+			l.mu.Unlock()
+		}
+	}
 }
 
 // announce creates or renews replica.<id>; false when NATS is away.
@@ -480,13 +530,15 @@ func (o *Ownership) announce() bool {
 }
 
 // renewLease renews one lease, re-creates it when it expired, or gives up
-// its socket when another replica took it. False when NATS is away.
-func (o *Ownership) renewLease(l *lease) bool {
+// its socket when another replica took it. ok is false when NATS is away;
+// reopen says a fenced lease is renewed: its socket is to be opened again.
+func (o *Ownership) renewLease(l *lease) (ok, reopen bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lost {
-		return true
+		return true, false
 	}
+	sent := time.Now()
 	rev, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) { return o.kv.Update(c, l.key, []byte(o.id), l.rev) })
 	recreated := false
 	if err != nil && isConflict(err) {
@@ -498,12 +550,14 @@ func (o *Ownership) renewLease(l *lease) bool {
 	o.reached(err)
 	switch {
 	case err == nil:
-		l.rev = rev
+		l.rev, l.renewedAt = rev, sent
 		if recreated {
 			o.count(func(s *OwnershipStats) { s.Renewed++ })
 			o.log.Info("natsjs: lease expired meanwhile, made again", "subscriber", l.sub)
 		}
-		return true
+		reopen = l.fenced
+		l.fenced = false
+		return true, reopen
 	case isConflict(err):
 		l.lost = true
 		if l.added {
@@ -516,9 +570,9 @@ func (o *Ownership) renewLease(l *lease) bool {
 		o.moves.Lost++
 		o.mu.Unlock()
 		o.log.Warn("natsjs: lease taken by another replica; socket closed", "subscriber", l.sub)
-		return true
+		return true, false
 	}
-	return false
+	return false, false
 }
 
 func (o *Ownership) count(f func(*OwnershipStats)) {
@@ -711,7 +765,7 @@ func (o *Ownership) take(taken map[string]bool, n int) {
 		if len(got) == n || o.ctx.Err() != nil {
 			break
 		}
-		l := &lease{sub: s, key: o.keyOf[s]}
+		l := &lease{sub: s, key: o.keyOf[s], renewedAt: time.Now()}
 		rev, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) {
 			return o.kv.Create(c, l.key, []byte(o.id), jetstream.KeyTTL(o.ttl))
 		})

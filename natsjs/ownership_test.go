@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -710,4 +713,131 @@ func waitSettled(b *testing.B, reg *registry, n int, rs []*replica, want func([]
 	}
 	b.Fatal("not settled in 60 s")
 	return time.Time{}
+}
+
+// proxy forwards TCP connections to a NATS server until cut: then it
+// drops them and refuses new ones, as a network partition of one replica
+// does.
+type proxy struct {
+	ln     net.Listener
+	to     string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+	serves sync.WaitGroup
+}
+
+func startProxy(t *testing.T, to string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	p := &proxy{ln: ln, to: strings.TrimPrefix(to, "nats://")}
+	p.serves.Go(p.accept)
+	t.Cleanup(func() {
+		_ = ln.Close()
+		p.partition(true)
+		p.serves.Wait()
+	})
+	return p
+}
+
+func (p *proxy) URL() string { return "nats://" + p.ln.Addr().String() }
+
+func (p *proxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if p.cut {
+			p.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		s, err := net.Dial("tcp", p.to)
+		if err != nil {
+			p.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		p.conns = append(p.conns, c, s)
+		p.mu.Unlock()
+		p.serves.Go(func() { _, _ = io.Copy(s, c); _ = s.Close() })
+		p.serves.Go(func() { _, _ = io.Copy(c, s); _ = c.Close() })
+	}
+}
+
+// partition cuts (true) or heals (false) the link.
+func (p *proxy) partition(cut bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cut = cut
+	if cut {
+		for _, c := range p.conns {
+			_ = c.Close()
+		}
+		p.conns = nil
+	}
+}
+
+// One replica cut off from NATS while the others reach it: without
+// Fence it keeps its sockets and overlaps the replica that takes its
+// expired leases until it reconnects; with Fence it closes them before
+// its leases expire, and nothing is held twice.
+func TestOwnershipPartitionOfOneReplica(t *testing.T) {
+	for _, fence := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fence=%v", fence), func(t *testing.T) {
+			leakCheck(t)
+			srv := startServer(t)
+			px := startProxy(t, srv.URL())
+			reg := newRegistry()
+			subs := managers(10)
+			cfg := natsjs.OwnershipConfig{TTL: testTTL, Fence: fence}
+			cfg.Replica = "r1"
+			r1 := startReplicaCfg(t, px.URL(), cfg, newTarget("r1", reg), subs)
+			cfg.Replica = "r2"
+			r2 := startReplicaCfg(t, srv.URL(), cfg, newTarget("r2", reg), subs)
+			rs := []*replica{r1, r2}
+			settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+
+			cut := time.Now()
+			px.partition(true)
+			// r2 takes r1's managers once their leases expire.
+			require.Eventually(t, func() bool {
+				n, _, _ := r2.target.counts()
+				return n == len(subs)
+			}, 2*testTTL+slack, 10*time.Millisecond)
+			t.Logf("r2 holds every manager %v after r1 was cut off", time.Since(cut).Round(time.Millisecond))
+			time.Sleep(testTTL / 2)
+			px.partition(false)
+			// r1 learns its leases were taken, and the two share again.
+			d := settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+			t.Logf("even again %v after the link healed; r1: %+v", d.Round(time.Millisecond), r1.own.Stats())
+			n, total, longest := reg.report()
+			t.Logf("overlaps: %d, %v in all, longest %v", n, total.Round(time.Millisecond), longest.Round(time.Millisecond))
+			if fence {
+				assert.Zero(t, n, "a subscriber held by two replicas at once")
+				assert.Equal(t, len(subs)/2, r1.own.Stats().Fenced)
+			} else {
+				assert.Equal(t, len(subs)/2, n, "r1's sockets overlapped r2's until it reconnected")
+			}
+		})
+	}
+}
+
+func startReplicaCfg(t *testing.T, url string, cfg natsjs.OwnershipConfig, target *fakeTarget, subs []string) *replica {
+	t.Helper()
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond),
+		nats.ReconnectJitter(0, 0))
+	require.NoError(t, err)
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	own, err := natsjs.NewOwnership(ctx, js, cfg, target, subs)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = own.Close() })
+	return &replica{name: cfg.Replica, nc: nc, target: target, own: own, cancel: cancel}
 }
