@@ -1,6 +1,7 @@
 package natsjs
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -91,9 +92,11 @@ type OwnershipConfig struct {
 //
 // The protocol: a lease is the key lease.<subscriber> (characters other
 // than letters, digits, '-' and '_' hex-escaped as =XX) whose value is the
-// holder's replica name; it is made with Create, with a TTL, so that only
-// one replica gets it, and renewed every TTL/3 with Update at the revision
-// the holder last wrote, which fails once anybody else wrote it. A replica
+// holder's replica name, a space and a random nonce of its life; it is
+// made with Create, with a TTL, so that only one replica gets it, and
+// renewed every TTL/3 with Update at the revision the holder last wrote,
+// which fails once anybody else wrote it (a renewal whose reply was lost
+// is recognised by the value, and its revision adopted). A replica
 // announces itself as replica.<name> the same way. Every TTL/3, and at
 // once when a replica comes or goes, each replica reads the bucket, counts
 // the live replicas and aims at ceil(subscribers / live) sockets: above it,
@@ -129,6 +132,7 @@ type Ownership struct {
 	target Target
 	id     string
 	nonce  string // this life of the replica
+	value  []byte // of its leases: its name and nonce
 	ttl    time.Duration
 	fence  bool
 	opTime time.Duration // bound of one KV operation
@@ -224,6 +228,7 @@ func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConf
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	o.nonce = hex.EncodeToString(b[:])
+	o.value = []byte(o.id + " " + o.nonce)
 
 	kv, err := ownersBucket(ctx, js, cfg)
 	if err != nil {
@@ -385,6 +390,10 @@ func kvDo[T any](ctx context.Context, d time.Duration, f func(context.Context) (
 	return f(c)
 }
 
+// errAgain: a key expired between two operations; the next round sees
+// what it is.
+var errAgain = errors.New("natsjs: lease changed meanwhile")
+
 // isConflict: the key is not at the revision we wrote (taken, expired or
 // deleted), or exists when we meant to create it.
 func isConflict(err error) bool {
@@ -396,6 +405,9 @@ func isConflict(err error) bool {
 // conflict means NATS is away; the first success after it starts the
 // quiet period.
 func (o *Ownership) reached(err error) {
+	if errors.Is(err, errAgain) {
+		return
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if err != nil && !isConflict(err) {
@@ -502,22 +514,11 @@ func (o *Ownership) announce() bool {
 	o.mu.Lock()
 	announced, rev := o.announced, o.replicaRev
 	o.mu.Unlock()
-	var err error
-	if announced {
-		rev, err = kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) { return o.kv.Update(c, key, []byte(o.nonce), rev) })
-		if err != nil && isConflict(err) {
-			announced = false // expired while NATS was away: made again below
-		}
-	}
-	if !announced {
-		rev, err = kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) {
-			return o.kv.Create(c, key, []byte(o.nonce), jetstream.KeyTTL(o.ttl))
-		})
-		if err != nil && isConflict(err) {
-			// A previous life of this replica, not expired yet, or a
-			// replica named alike: it takes nothing until the name is free.
-			o.log.Warn("natsjs: replica name in use; waiting for it to expire", "key", key)
-		}
+	rev, _, err := o.write(key, []byte(o.nonce), rev, announced)
+	if err != nil && isConflict(err) {
+		// A previous life of this replica, not expired yet, or a replica
+		// named alike: it takes nothing until the name is free.
+		o.log.Warn("natsjs: replica name in use; waiting for it to expire", "key", key)
 	}
 	o.reached(err)
 	o.mu.Lock()
@@ -526,7 +527,38 @@ func (o *Ownership) announce() bool {
 		o.replicaRev = rev
 	}
 	o.mu.Unlock()
-	return err == nil || isConflict(err)
+	return err == nil || isConflict(err) || errors.Is(err, errAgain)
+}
+
+// write renews key at rev (when have), or creates it with the TTL when it
+// is gone. A key that holds value at another revision is ours too: a write
+// whose reply was lost (a timeout) was applied. A conflict error means
+// somebody else holds it.
+func (o *Ownership) write(key string, value []byte, rev uint64, have bool) (uint64, bool, error) {
+	if have {
+		n, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) { return o.kv.Update(c, key, value, rev) })
+		if err == nil || !isConflict(err) {
+			return n, false, err
+		}
+	}
+	n, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) {
+		return o.kv.Create(c, key, value, jetstream.KeyTTL(o.ttl))
+	})
+	if err == nil || !isConflict(err) {
+		return n, err == nil && have, err
+	}
+	e, err := kvDo(o.ctx, o.opTime, func(c context.Context) (jetstream.KeyValueEntry, error) { return o.kv.Get(c, key) })
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, false, errAgain
+	}
+	if err != nil {
+		return 0, false, err // NATS away
+	}
+	if !bytes.Equal(e.Value(), value) {
+		return 0, false, fmt.Errorf("%s is held by another replica: %w", key, jetstream.ErrKeyExists)
+	}
+	n, err = kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) { return o.kv.Update(c, key, value, e.Revision()) })
+	return n, false, err
 }
 
 // renewLease renews one lease, re-creates it when it expired, or gives up
@@ -539,14 +571,7 @@ func (o *Ownership) renewLease(l *lease) (ok, reopen bool) {
 		return true, false
 	}
 	sent := time.Now()
-	rev, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) { return o.kv.Update(c, l.key, []byte(o.id), l.rev) })
-	recreated := false
-	if err != nil && isConflict(err) {
-		rev, err = kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) {
-			return o.kv.Create(c, l.key, []byte(o.id), jetstream.KeyTTL(o.ttl))
-		})
-		recreated = err == nil
-	}
+	rev, recreated, err := o.write(l.key, o.value, l.rev, true)
 	o.reached(err)
 	switch {
 	case err == nil:
@@ -570,6 +595,8 @@ func (o *Ownership) renewLease(l *lease) (ok, reopen bool) {
 		o.moves.Lost++
 		o.mu.Unlock()
 		o.log.Warn("natsjs: lease taken by another replica; socket closed", "subscriber", l.sub)
+		return true, false
+	case errors.Is(err, errAgain):
 		return true, false
 	}
 	return false, false
@@ -656,6 +683,7 @@ func (o *Ownership) balanceLoop() {
 
 // snapshot reads which leases exist and how many replicas are live.
 func (o *Ownership) snapshot() (taken map[string]bool, live int, err error) {
+	replicas := map[string]bool{} // a watcher may repeat a key
 	ctx, cancel := context.WithTimeout(o.ctx, max(o.opTime, o.ttl/3))
 	defer cancel()
 	w, err := o.kv.WatchAll(ctx, jetstream.IgnoreDeletes(), jetstream.MetaOnly())
@@ -673,13 +701,13 @@ func (o *Ownership) snapshot() (taken map[string]bool, live int, err error) {
 				return nil, 0, errors.New("watcher closed")
 			}
 			if e == nil {
-				return taken, live, nil
+				return taken, len(replicas), nil
 			}
 			switch k := e.Key(); {
 			case strings.HasPrefix(k, leasePrefix):
 				taken[k] = true
 			case strings.HasPrefix(k, replicaPrefix):
-				live++
+				replicas[k] = true
 			}
 		}
 	}
@@ -767,7 +795,7 @@ func (o *Ownership) take(taken map[string]bool, n int) {
 		}
 		l := &lease{sub: s, key: o.keyOf[s], renewedAt: time.Now()}
 		rev, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) {
-			return o.kv.Create(c, l.key, []byte(o.id), jetstream.KeyTTL(o.ttl))
+			return o.kv.Create(c, l.key, o.value, jetstream.KeyTTL(o.ttl))
 		})
 		o.reached(err)
 		if err != nil {
