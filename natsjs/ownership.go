@@ -121,7 +121,8 @@ type OwnershipConfig struct {
 // than TTL moves nothing when the replicas reconnect within TTL of each
 // other (nats.go's default reconnect wait is 2 s). A replica cut off alone
 // keeps its sockets while the others take its leases after TTL: the two
-// overlap until it reconnects and gives them up.
+// overlap until it reconnects and gives them up, unless
+// [OwnershipConfig.Fence] closes them before the leases can expire.
 //
 // A Target.Add that fails (a refused socket) gives the lease back at once
 // and this replica leaves that subscriber alone for 3×TTL; another replica
@@ -190,7 +191,7 @@ func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConf
 	if js == nil || target == nil {
 		return nil, errors.New("natsjs: NewOwnership: nil JetStream or Target")
 	}
-	if cfg.Replica == "" {
+	if strings.TrimSpace(cfg.Replica) == "" {
 		return nil, errors.New("natsjs: NewOwnership: Replica is required")
 	}
 	if cfg.Bucket == "" {
@@ -251,10 +252,9 @@ func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConf
 
 // ownersBucket makes or opens the bucket, checking its TTL.
 func ownersBucket(ctx context.Context, js jetstream.JetStream, cfg OwnershipConfig) (jetstream.KeyValue, error) {
-	storage := cfg.Storage
 	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket: cfg.Bucket, Description: "pbxkit socket leases", History: 1, TTL: cfg.TTL,
-		LimitMarkerTTL: time.Second, Storage: storage, Replicas: cfg.Replicas,
+		LimitMarkerTTL: time.Second, Storage: cfg.Storage, Replicas: cfg.Replicas,
 	})
 	if errors.Is(err, jetstream.ErrBucketExists) {
 		kv, err = js.KeyValue(ctx, cfg.Bucket)

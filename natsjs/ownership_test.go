@@ -639,8 +639,9 @@ func TestOwnershipWithPhonetHubs(t *testing.T) {
 //
 // It reports how long the spread over three replicas took once the third
 // started, the largest distance of a replica from an even share, the
-// takeover of the dead replica's managers, and the overlap seen by the
-// Targets (subscriber-seconds held twice).
+// takeover of the dead replica's managers, the overlap seen by the
+// Targets (subscriber-seconds held twice), and the leases the survivors
+// lost (a renewal too late).
 func BenchmarkOwnershipTakeover(b *testing.B) {
 	const n = 1000
 	for _, ttl := range []time.Duration{testTTL, natsjs.DefaultLeaseTTL} {
@@ -688,6 +689,11 @@ func benchTakeover(b *testing.B, n int, ttl time.Duration) {
 			b.ReportMetric(done.Sub(killed).Seconds(), "takeover-s")
 			_, total, _ := reg.report()
 			b.ReportMetric(total.Seconds(), "overlap-s")
+			lost := 0
+			for _, r := range rs[:2] {
+				lost += r.own.Stats().Lost
+			}
+			b.ReportMetric(float64(lost), "lost-leases") // renewals too late
 		}()
 	}
 }
