@@ -847,3 +847,21 @@ func startReplicaCfg(t *testing.T, url string, cfg natsjs.OwnershipConfig, targe
 	t.Cleanup(func() { _ = own.Close() })
 	return &replica{name: cfg.Replica, nc: nc, target: target, own: own, cancel: cancel}
 }
+
+// A second replica under a name in use takes nothing until the name is
+// free.
+func TestOwnershipReplicaNameInUse(t *testing.T) {
+	leakCheck(t)
+	srv := startServer(t)
+	reg := newRegistry()
+	subs := managers(6)
+	first := startReplica(t, srv.URL(), "same", reg, subs)
+	settled(t, reg, subs, []*replica{first}, 4*testTTL, anySpread)
+	second := startReplicaWith(t, srv.URL(), "same", newTarget("same-2", reg), subs)
+	time.Sleep(testTTL)
+	n, adds, _ := second.target.counts()
+	assert.Zero(t, n+adds, "the second took nothing while the name was in use")
+	require.NoError(t, first.own.Close())
+	settled(t, reg, subs, []*replica{second}, 2*testTTL, func(c []int) bool { return c[0] == len(subs) })
+	noOverlap(t, reg)
+}
