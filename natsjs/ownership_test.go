@@ -231,9 +231,9 @@ func managers(n int) []string {
 	return out
 }
 
-// settled waits until every subscriber is held by exactly one of rs,
+// awaitSpread waits until every subscriber is held by exactly one of rs,
 // each holding want(held) true, and returns how long it took.
-func settled(t *testing.T, reg *registry, subs []string, rs []*replica, within time.Duration, want func(held []int) bool) time.Duration {
+func awaitSpread(t *testing.T, reg *registry, subs []string, rs []*replica, within time.Duration, want func(held []int) bool) time.Duration {
 	t.Helper()
 	start := time.Now()
 	var last string
@@ -259,8 +259,8 @@ func settled(t *testing.T, reg *registry, subs []string, rs []*replica, within t
 	return time.Since(start)
 }
 
-// even: every replica within ±10 % of an even share.
-func even(n int) func([]int) bool {
+// evenSpread: every replica within ±10 % of an even share.
+func evenSpread(n int) func([]int) bool {
 	return func(counts []int) bool {
 		mean := float64(n) / float64(len(counts))
 		for _, c := range counts {
@@ -292,7 +292,7 @@ func TestOwnershipSpreadsOverReplicas(t *testing.T) {
 	var rs []*replica
 	for i := range 3 {
 		rs = append(rs, startReplica(t, srv.URL(), fmt.Sprintf("r%d", i+1), reg, subs))
-		d := settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+		d := awaitSpread(t, reg, subs, rs, 4*testTTL+slack, evenSpread(len(subs)))
 		var counts []int
 		for _, r := range rs {
 			counts = append(counts, len(r.own.Held()))
@@ -314,10 +314,10 @@ func TestOwnershipTakesOverADeadReplica(t *testing.T) {
 		startReplica(t, srv.URL(), "r2", reg, subs),
 		startReplica(t, srv.URL(), "r3", reg, subs),
 	}
-	settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+	awaitSpread(t, reg, subs, rs, 4*testTTL+slack, evenSpread(len(subs)))
 
 	rs[2].kill()
-	d := settled(t, reg, subs, rs[:2], 2*testTTL+slack, even(len(subs)))
+	d := awaitSpread(t, reg, subs, rs[:2], 2*testTTL+slack, evenSpread(len(subs)))
 	t.Logf("takeover of a dead replica's %d managers: %v (TTL %v, bound 2×TTL)", len(subs)/3, d.Round(time.Millisecond), testTTL)
 	noOverlap(t, reg)
 }
@@ -330,7 +330,7 @@ func TestOwnershipCloseHandsOver(t *testing.T) {
 	reg := newRegistry()
 	subs := managers(30)
 	rs := []*replica{startReplica(t, srv.URL(), "r1", reg, subs), startReplica(t, srv.URL(), "r2", reg, subs)}
-	settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+	awaitSpread(t, reg, subs, rs, 4*testTTL+slack, evenSpread(len(subs)))
 
 	start := time.Now()
 	require.NoError(t, rs[1].own.Close())
@@ -339,7 +339,7 @@ func TestOwnershipCloseHandsOver(t *testing.T) {
 	assert.Zero(t, held)
 	assert.Equal(t, len(subs)/2, removes)
 	assert.Empty(t, rs[1].own.Held())
-	d := settled(t, reg, subs, rs[:1], testTTL, func(c []int) bool { return c[0] == len(subs) })
+	d := awaitSpread(t, reg, subs, rs[:1], testTTL, func(c []int) bool { return c[0] == len(subs) })
 	t.Logf("handover: all held by r1 %v after Close began, %v after it returned (TTL %v)",
 		time.Since(start).Round(time.Millisecond), d.Round(time.Millisecond), testTTL)
 	noOverlap(t, reg)
@@ -353,7 +353,7 @@ func TestOwnershipKeepsSocketsThroughAShortOutage(t *testing.T) {
 	reg := newRegistry()
 	subs := managers(20)
 	rs := []*replica{startReplica(t, srv.URL(), "r1", reg, subs), startReplica(t, srv.URL(), "r2", reg, subs)}
-	settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+	awaitSpread(t, reg, subs, rs, 4*testTTL+slack, evenSpread(len(subs)))
 	before := reg.held()
 	type tally struct{ adds, removes int }
 	var was []tally
@@ -387,14 +387,14 @@ func TestOwnershipReacquiresAfterALongOutage(t *testing.T) {
 	reg := newRegistry()
 	subs := managers(20)
 	rs := []*replica{startReplica(t, srv.URL(), "r1", reg, subs), startReplica(t, srv.URL(), "r2", reg, subs)}
-	settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+	awaitSpread(t, reg, subs, rs, 4*testTTL+slack, evenSpread(len(subs)))
 	before := reg.held()
 
 	srv.Stop()
 	time.Sleep(2 * testTTL)
 	assert.Equal(t, before, reg.held(), "the sockets stay while NATS is away")
 	require.NoError(t, srv.Restart())
-	settled(t, reg, subs, rs, 4*testTTL+slack, anySpread)
+	awaitSpread(t, reg, subs, rs, 4*testTTL+slack, anySpread)
 	time.Sleep(2 * testTTL) // the quiet period is over, renewals went on
 	assert.Equal(t, before, reg.held(), "nothing moved")
 	renewed := 0
@@ -422,7 +422,7 @@ func TestOwnershipGivesBackARefusedLease(t *testing.T) {
 	assert.NotContains(t, rs[0].own.Held(), subs[3])
 
 	rs = append(rs, startReplica(t, srv.URL(), "r2", reg, subs))
-	settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+	awaitSpread(t, reg, subs, rs, 4*testTTL+slack, evenSpread(len(subs)))
 	assert.Contains(t, rs[1].own.Held(), subs[3])
 	noOverlap(t, reg)
 }
@@ -478,7 +478,7 @@ func TestOwnershipRenewalChecksTheRevision(t *testing.T) {
 	reg := newRegistry()
 	subs := managers(5)
 	r := startReplica(t, srv.URL(), "r1", reg, subs)
-	settled(t, reg, subs, []*replica{r}, 4*testTTL, anySpread)
+	awaitSpread(t, reg, subs, []*replica{r}, 4*testTTL, anySpread)
 	js, err := jetstream.New(r.nc)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -501,7 +501,7 @@ func TestOwnershipRenewalChecksTheRevision(t *testing.T) {
 	_, _, removes = r.target.counts()
 	assert.Equal(t, 1, removes, "the socket was closed")
 	// The intruder's key expires after TTL; the replica takes it back.
-	settled(t, reg, subs, []*replica{r}, 2*testTTL+slack, anySpread)
+	awaitSpread(t, reg, subs, []*replica{r}, 2*testTTL+slack, anySpread)
 	assert.Contains(t, r.own.Held(), subs[2])
 }
 
@@ -674,7 +674,7 @@ func benchTakeover(b *testing.B, n int, ttl time.Duration) {
 				rs = append(rs, &replica{name: target.name, nc: nc, target: target, own: own, cancel: cancel})
 			}
 			start := time.Now()
-			spread := waitSettled(b, reg, n, rs, even(n))
+			spread := waitSettled(b, reg, n, rs, evenSpread(n))
 			b.ReportMetric(spread.Sub(start).Seconds(), "spread-s")
 			var worst float64
 			for _, r := range rs {
@@ -685,7 +685,7 @@ func benchTakeover(b *testing.B, n int, ttl time.Duration) {
 			b.ReportMetric(worst, "off-even-%")
 			killed := time.Now()
 			rs[2].kill()
-			done := waitSettled(b, reg, n, rs[:2], even(n))
+			done := waitSettled(b, reg, n, rs[:2], evenSpread(n))
 			b.ReportMetric(done.Sub(killed).Seconds(), "takeover-s")
 			_, total, _ := reg.report()
 			b.ReportMetric(total.Seconds(), "overlap-s")
@@ -698,7 +698,7 @@ func benchTakeover(b *testing.B, n int, ttl time.Duration) {
 	}
 }
 
-// waitSettled is settled for a benchmark: it returns when it settled.
+// waitSettled is awaitSpread for a benchmark: it returns when it settled.
 func waitSettled(b *testing.B, reg *registry, n int, rs []*replica, want func([]int) bool) time.Time {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
@@ -805,7 +805,7 @@ func TestOwnershipPartitionOfOneReplica(t *testing.T) {
 			cfg.Replica = "r2"
 			r2 := startReplicaCfg(t, srv.URL(), cfg, newTarget("r2", reg), subs)
 			rs := []*replica{r1, r2}
-			settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+			awaitSpread(t, reg, subs, rs, 4*testTTL+slack, evenSpread(len(subs)))
 
 			cut := time.Now()
 			px.partition(true)
@@ -818,7 +818,7 @@ func TestOwnershipPartitionOfOneReplica(t *testing.T) {
 			time.Sleep(testTTL / 2)
 			px.partition(false)
 			// r1 learns its leases were taken, and the two share again.
-			d := settled(t, reg, subs, rs, 4*testTTL+slack, even(len(subs)))
+			d := awaitSpread(t, reg, subs, rs, 4*testTTL+slack, evenSpread(len(subs)))
 			t.Logf("even again %v after the link healed; r1: %+v", d.Round(time.Millisecond), r1.own.Stats())
 			n, total, longest := reg.report()
 			t.Logf("overlaps: %d, %v in all, longest %v", n, total.Round(time.Millisecond), longest.Round(time.Millisecond))
@@ -856,12 +856,12 @@ func TestOwnershipReplicaNameInUse(t *testing.T) {
 	reg := newRegistry()
 	subs := managers(6)
 	first := startReplica(t, srv.URL(), "same", reg, subs)
-	settled(t, reg, subs, []*replica{first}, 4*testTTL, anySpread)
+	awaitSpread(t, reg, subs, []*replica{first}, 4*testTTL, anySpread)
 	second := startReplicaWith(t, srv.URL(), "same", newTarget("same-2", reg), subs)
 	time.Sleep(testTTL)
 	n, adds, _ := second.target.counts()
 	assert.Zero(t, n+adds, "the second took nothing while the name was in use")
 	require.NoError(t, first.own.Close())
-	settled(t, reg, subs, []*replica{second}, 2*testTTL, func(c []int) bool { return c[0] == len(subs) })
+	awaitSpread(t, reg, subs, []*replica{second}, 2*testTTL, func(c []int) bool { return c[0] == len(subs) })
 	noOverlap(t, reg)
 }
