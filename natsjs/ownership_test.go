@@ -75,6 +75,22 @@ func (r *registry) remove(sub, target string) {
 	}
 }
 
+// forget drops every subscriber of a dead target: its sockets died with
+// it.
+func (r *registry) forget(target string) {
+	r.mu.Lock()
+	var subs []string
+	for sub, hs := range r.holders {
+		if slices.Contains(hs, target) {
+			subs = append(subs, sub)
+		}
+	}
+	r.mu.Unlock()
+	for _, sub := range subs {
+		r.remove(sub, target)
+	}
+}
+
 // report returns the overlaps so far, those still open included.
 func (r *registry) report() (n int, total, longest time.Duration) {
 	r.mu.Lock()
@@ -528,7 +544,8 @@ func (h hubTarget) Remove(sub string) {
 
 // Two replicas, each with a phonet Hub on the emulator, share its
 // managers: one socket per manager at the emulator, each call's event
-// delivered once; Close of one replica moves its sockets to the other.
+// delivered once; when one replica dies (its Hub and connection gone), the
+// other opens its sockets within 2×TTL.
 func TestOwnershipWithPhonetHubs(t *testing.T) {
 	leakCheck(t)
 	srv := startServer(t)
@@ -571,6 +588,14 @@ func TestOwnershipWithPhonetHubs(t *testing.T) {
 	var most int
 	var watching sync.WaitGroup
 	stopWatching := make(chan struct{})
+	t.Cleanup(func() {
+		select {
+		case <-stopWatching:
+		default:
+			close(stopWatching)
+		}
+		watching.Wait()
+	})
 	watching.Go(func() {
 		for {
 			select {
@@ -581,7 +606,8 @@ func TestOwnershipWithPhonetHubs(t *testing.T) {
 			}
 		}
 	})
-	waitHeld := func(want []int) {
+	// waitHeld waits until the live hubs watch want managers each.
+	waitHeld := func(hubs []*phonet.Hub, want []int) {
 		t.Helper()
 		require.Eventually(t, func() bool {
 			var got []int
@@ -619,10 +645,17 @@ func TestOwnershipWithPhonetHubs(t *testing.T) {
 		}
 	}
 
-	waitHeld([]int{4, 4})
+	waitHeld(hubs, []int{4, 4})
 	once()
-	require.NoError(t, rs[1].own.Close())
-	waitHeld([]int{8, 0})
+	killed := time.Now()
+	require.NoError(t, hubs[1].Close())
+	reg.forget("r2")
+	rs[1].nc.Close()
+	rs[1].cancel()
+	waitHeld(hubs[:1], []int{8})
+	took := time.Since(killed)
+	t.Logf("a dead replica's 4 sockets open on the other %v after its death (TTL %v)", took.Round(time.Millisecond), testTTL)
+	assert.Less(t, took, 2*testTTL+slack)
 	once()
 	close(stopWatching)
 	watching.Wait()
