@@ -33,6 +33,8 @@ const (
 	addWorkers = 16
 	// renewWorkers bounds the renewals under way at once.
 	renewWorkers = 8
+	// takeBatch bounds the leases taken in one look.
+	takeBatch = 256
 	// leasePrefix and replicaPrefix name the bucket's two kinds of keys;
 	// signalKey is touched after a release so that the others look for
 	// free leases at once.
@@ -102,7 +104,8 @@ type OwnershipConfig struct {
 // the live replicas and aims at ceil(subscribers / live) sockets: above it,
 // it closes the surplus on its Target first and then deletes those leases
 // (at their revision); below it, it creates free leases, in random order,
-// and opens their sockets. So managers per replica end even to within one,
+// 256 at most before it looks again, and opens their sockets. Its first
+// look is TTL/3 after NewOwnership, or as soon as another replica comes. So managers per replica end even to within one,
 // a dead replica's leases expire within TTL of its last renewal and are
 // taken at the next look after its announcement expires too (under
 // 2×TTL), and a replica closed with [Ownership.Close] hands over at once.
@@ -665,19 +668,22 @@ func stopWatch(w jetstream.KeyWatcher) {
 	}
 }
 
-// balanceLoop looks at the bucket every TTL/3 and when nudged.
+// balanceLoop looks at the bucket every TTL/3 and when nudged. The first
+// look is TTL/3 after the start, or when another replica comes: replicas
+// started together see each other before they take anything, rather than
+// the first one opening every socket only to give most of them back.
 func (o *Ownership) balanceLoop() {
 	defer o.wg.Done()
 	t := time.NewTicker(o.ttl / 3)
 	defer t.Stop()
 	for {
-		o.balance()
 		select {
 		case <-o.ctx.Done():
 			return
 		case <-t.C:
 		case <-o.nudge:
 		}
+		o.balance()
 	}
 }
 
@@ -739,7 +745,14 @@ func (o *Ownership) balance() {
 	case held > share:
 		o.release(held - share)
 	case held < share && !quiet:
-		o.take(taken, share-held)
+		// A batch at a time, looking again in between: a replica that
+		// came meanwhile is counted before this one takes too much.
+		n := share - held
+		if n > takeBatch {
+			n = takeBatch
+			o.poke()
+		}
+		o.take(taken, n)
 	}
 }
 
