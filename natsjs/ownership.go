@@ -449,12 +449,28 @@ func (o *Ownership) renewLoop() {
 	}
 }
 
-// renew is one round: the announcement first, then every lease,
-// renewWorkers at a time. It stops at the first failure for want of NATS:
-// the next round tries again.
+// renew is one round: every lease, renewWorkers at a time, then the
+// announcement, so that a dead replica's announcement expires after its
+// leases and the others, told of the one, find the others free. A replica
+// not announced yet announces itself first. The round stops at the first
+// failure for want of NATS: the next one tries again.
 func (o *Ownership) renew() {
-	if !o.announce() {
-		return
+	o.mu.Lock()
+	announced := o.announced
+	o.mu.Unlock()
+	if !announced {
+		if !o.announce() {
+			return
+		}
+		o.mu.Lock()
+		announced = o.announced
+		o.mu.Unlock()
+		if !announced {
+			return // the name is in use: this replica holds nothing
+		}
+		if len(o.leases()) == 0 {
+			return // just announced, nothing to renew
+		}
 	}
 	var (
 		away atomic.Bool
@@ -483,6 +499,9 @@ func (o *Ownership) renew() {
 	}
 	close(next)
 	wg.Wait()
+	if !away.Load() && o.ctx.Err() == nil {
+		o.announce()
+	}
 }
 
 // fenceLoop closes the sockets of the leases not renewed for 0.7×TTL,
@@ -676,14 +695,35 @@ func (o *Ownership) balanceLoop() {
 	defer o.wg.Done()
 	t := time.NewTicker(o.ttl / 3)
 	defer t.Stop()
+	var (
+		last   int              // live replicas at the last look
+		again  <-chan time.Time // another look soon, after a replica went
+		agains int              // how many more
+	)
 	for {
 		select {
 		case <-o.ctx.Done():
 			return
 		case <-t.C:
 		case <-o.nudge:
+		case <-again:
 		}
-		o.balance()
+		again = nil
+		live := o.balance()
+		if live >= 0 && live < last {
+			// A replica went: its leases expire about when its
+			// announcement does, some up to a second later (the
+			// server's expiry counts seconds): look three more times,
+			// TTL/10 apart, rather than wait TTL/3 for the next look.
+			agains = 3
+		}
+		if agains > 0 {
+			agains--
+			again = time.After(o.ttl / 10)
+		}
+		if live >= 0 {
+			last = live
+		}
 	}
 }
 
@@ -720,17 +760,18 @@ func (o *Ownership) snapshot() (taken map[string]bool, live int, err error) {
 }
 
 // balance gives back the surplus over this replica's share, or takes free
-// leases up to it.
-func (o *Ownership) balance() {
+// leases up to it. It returns the live replicas it counted, -1 when it
+// could not look.
+func (o *Ownership) balance() int {
 	if len(o.subs) == 0 {
-		return
+		return -1
 	}
 	taken, live, err := o.snapshot()
 	if err != nil {
 		if o.ctx.Err() == nil {
 			o.reached(err)
 		}
-		return
+		return -1
 	}
 	o.reached(nil)
 	o.mu.Lock()
@@ -738,7 +779,7 @@ func (o *Ownership) balance() {
 	held := len(o.held)
 	o.mu.Unlock()
 	if !announced {
-		return
+		return live
 	}
 	share := int(math.Ceil(float64(len(o.subs)) / float64(max(live, 1))))
 	switch {
@@ -754,6 +795,7 @@ func (o *Ownership) balance() {
 		}
 		o.take(taken, n)
 	}
+	return live
 }
 
 // release closes n sockets and gives their leases back.
