@@ -187,7 +187,8 @@ type OwnershipStats struct {
 
 // NewOwnership makes the bucket when missing (TTL of cfg, history 1),
 // announces the replica and starts taking its share of subscribers (blanks
-// and repeats are ignored). It returns before any socket is opened: see
+// and repeats are ignored). Every replica is to be given the same
+// subscribers: each counts its share from its own list. It returns before any socket is opened: see
 // [Ownership.Held]. ctx bounds its life: when ctx ends it stops as Close
 // does.
 func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConfig, target Target, subscribers []string) (*Ownership, error) {
