@@ -33,6 +33,9 @@ const (
 	addWorkers = 16
 	// renewWorkers bounds the renewals under way at once.
 	renewWorkers = 8
+	// closeWorkers bounds the sockets Close closes at once (each may wait
+	// for a close handshake).
+	closeWorkers = 64
 	// takeBatch bounds the leases taken in one look.
 	takeBatch = 256
 	// leasePrefix and replicaPrefix name the bucket's two kinds of keys;
@@ -250,7 +253,11 @@ func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConf
 	go o.renewLoop()
 	go o.balanceLoop()
 	go o.watchLoop()
-	o.stop = context.AfterFunc(ctx, func() { _ = o.Close() })
+	o.stop = context.AfterFunc(ctx, func() {
+		if err := o.Close(); err != nil {
+			o.log.Warn("natsjs: Ownership stopped with its context", "err", err)
+		}
+	})
 	return o, nil
 }
 
@@ -319,27 +326,35 @@ func (o *Ownership) Stats() OwnershipStats {
 }
 
 // Close hands over: it stops renewing, closes every socket it holds on
-// its Target, then deletes those leases and its announcement, so that the
-// other replicas take them at once. It returns an error when NATS could
+// its Target (64 at a time), deleting each lease once its socket is
+// closed, then its announcement, so that the other replicas take them at
+// once. It returns an error when NATS could
 // not be told (those leases expire after TTL instead). It is idempotent.
 func (o *Ownership) Close() error {
 	o.closeOnce.Do(func() {
 		o.stop()
 		o.cancel()
 		o.wg.Wait()
-		ctx, cancel := context.WithTimeout(context.Background(), max(5*time.Second, o.ttl))
-		defer cancel()
-		var errs []error
-		for _, l := range o.leases() {
+		ctx := context.Background() // each operation is bounded by opTime
+		var (
+			errMu sync.Mutex
+			errs  []error
+			away  atomic.Bool // stop telling NATS: the rest expire
+		)
+		eachLease(o.leases(), closeWorkers, func(l *lease) {
 			if l.added && !l.lost {
 				o.target.Remove(l.sub)
 			}
-			if len(errs) == 0 && !l.lost {
-				if err := o.deleteLease(ctx, l); err != nil {
-					errs = append(errs, err)
-				}
+			if l.lost || away.Load() {
+				return
 			}
-		}
+			if err := o.deleteLease(ctx, l); err != nil {
+				away.Store(true)
+				errMu.Lock()
+				errs = append(errs, err)
+				errMu.Unlock()
+			}
+		})
 		o.mu.Lock()
 		clear(o.held)
 		announced, rev := o.announced, o.replicaRev
@@ -358,6 +373,24 @@ func (o *Ownership) Close() error {
 		}
 	})
 	return o.closeErr
+}
+
+// eachLease runs f on every lease, workers at a time.
+func eachLease(ls []*lease, workers int, f func(*lease)) {
+	next := make(chan *lease)
+	var wg sync.WaitGroup
+	for range min(workers, len(ls)) {
+		wg.Go(func() {
+			for l := range next {
+				f(l)
+			}
+		})
+	}
+	for _, l := range ls {
+		next <- l
+	}
+	close(next)
+	wg.Wait()
 }
 
 // leases returns the held leases, sorted by subscriber.
@@ -473,33 +506,19 @@ func (o *Ownership) renew() {
 			return // just announced, nothing to renew
 		}
 	}
-	var (
-		away atomic.Bool
-		wg   sync.WaitGroup
-		next = make(chan *lease)
-	)
-	ls := o.leases()
-	for range min(renewWorkers, len(ls)) {
-		wg.Go(func() {
-			for l := range next {
-				if away.Load() || o.ctx.Err() != nil {
-					continue
-				}
-				ok, reopen := o.renewLease(l)
-				if !ok {
-					away.Store(true)
-				}
-				if reopen {
-					o.open(l)
-				}
-			}
-		})
-	}
-	for _, l := range ls {
-		next <- l
-	}
-	close(next)
-	wg.Wait()
+	var away atomic.Bool
+	eachLease(o.leases(), renewWorkers, func(l *lease) {
+		if away.Load() || o.ctx.Err() != nil {
+			return
+		}
+		ok, reopen := o.renewLease(l)
+		if !ok {
+			away.Store(true)
+		}
+		if reopen {
+			o.open(l)
+		}
+	})
 	if !away.Load() && o.ctx.Err() == nil {
 		o.announce()
 	}
@@ -799,33 +818,50 @@ func (o *Ownership) balance() int {
 	return live
 }
 
-// release closes n sockets and gives their leases back.
+// release closes n sockets and gives their leases back, addWorkers at a
+// time. When NATS cannot be told, the rest stay: a socket is not closed
+// for a lease that would only expire TTL later.
 func (o *Ownership) release(n int) {
+	var chosen []*lease
 	ls := o.leases()
-	released := 0
-	for i := len(ls) - 1; i >= 0 && released < n && o.ctx.Err() == nil; i-- {
+	for i := len(ls) - 1; i >= 0 && len(chosen) < n; i-- {
 		l := ls[i]
 		l.mu.Lock()
-		if l.lost || !l.added {
-			l.mu.Unlock()
-			continue
+		if l.added && !l.lost {
+			chosen = append(chosen, l)
+		}
+		l.mu.Unlock()
+	}
+	var (
+		away     atomic.Bool
+		released atomic.Int64
+	)
+	eachLease(chosen, addWorkers, func(l *lease) {
+		if away.Load() || o.ctx.Err() != nil {
+			return
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if !l.added || l.lost {
+			return
 		}
 		o.target.Remove(l.sub)
 		l.lost = true
 		err := o.deleteLease(o.ctx, l)
-		l.mu.Unlock()
 		o.mu.Lock()
-		delete(o.held, l.sub)
+		if o.held[l.sub] == l {
+			delete(o.held, l.sub)
+		}
 		o.moves.Released++
 		o.mu.Unlock()
 		o.reached(err)
-		released++
+		released.Add(1)
 		if err != nil {
-			break // it expires after TTL
+			away.Store(true) // this one expires after TTL
 		}
-	}
-	if released > 0 {
-		o.log.Info("natsjs: leases given back for a rebalance", "n", released)
+	})
+	if n := released.Load(); n > 0 {
+		o.log.Info("natsjs: leases given back for a rebalance", "n", n)
 		_, err := kvDo(o.ctx, o.opTime, func(c context.Context) (uint64, error) { return o.kv.Put(c, signalKey, []byte(o.id)) })
 		o.reached(err)
 	}
@@ -866,20 +902,7 @@ func (o *Ownership) take(taken map[string]bool, n int) {
 		o.mu.Unlock()
 		got = append(got, l)
 	}
-	next := make(chan *lease)
-	var wg sync.WaitGroup
-	for range min(addWorkers, len(got)) {
-		wg.Go(func() {
-			for l := range next {
-				o.open(l)
-			}
-		})
-	}
-	for _, l := range got {
-		next <- l
-	}
-	close(next)
-	wg.Wait()
+	eachLease(got, addWorkers, o.open)
 	if len(got) > 0 {
 		o.log.Info("natsjs: leases taken", "n", len(got))
 	}
