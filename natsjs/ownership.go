@@ -196,10 +196,10 @@ type OwnershipStats struct {
 // does.
 func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConfig, target Target, subscribers []string) (*Ownership, error) {
 	if js == nil || target == nil {
-		return nil, errors.New("natsjs: NewOwnership: nil JetStream or Target")
+		return nil, invalid("NewOwnership", "nil JetStream or Target")
 	}
 	if strings.TrimSpace(cfg.Replica) == "" {
-		return nil, errors.New("natsjs: NewOwnership: Replica is required")
+		return nil, invalid("NewOwnership", "Replica is required")
 	}
 	if cfg.Bucket == "" {
 		cfg.Bucket = DefaultOwnersBucket
@@ -208,13 +208,13 @@ func NewOwnership(ctx context.Context, js jetstream.JetStream, cfg OwnershipConf
 		cfg.TTL = DefaultLeaseTTL
 	}
 	if cfg.TTL < time.Second || cfg.TTL%time.Second != 0 {
-		return nil, fmt.Errorf("natsjs: NewOwnership: TTL %v: whole seconds, at least 1 s", cfg.TTL)
+		return nil, invalid("NewOwnership", fmt.Sprintf("TTL %v: whole seconds, at least 1 s", cfg.TTL))
 	}
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
 	}
 	if cfg.Replicas < 1 || cfg.Replicas > 5 {
-		return nil, fmt.Errorf("natsjs: NewOwnership: Replicas %d: 1 to 5", cfg.Replicas)
+		return nil, invalid("NewOwnership", fmt.Sprintf("Replicas %d: 1 to 5", cfg.Replicas))
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -272,12 +272,12 @@ func ownersBucket(ctx context.Context, js jetstream.JetStream, cfg OwnershipConf
 		if err == nil {
 			var st jetstream.KeyValueStatus
 			if st, err = kv.Status(ctx); err == nil && st.TTL() != cfg.TTL {
-				return nil, fmt.Errorf("natsjs: NewOwnership: bucket %s has a TTL of %v, not %v", cfg.Bucket, st.TTL(), cfg.TTL)
+				return nil, invalid("NewOwnership", fmt.Sprintf("bucket %s has a TTL of %v, not %v", cfg.Bucket, st.TTL(), cfg.TTL))
 			}
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("natsjs: NewOwnership: bucket %s: %w", cfg.Bucket, err)
+		return nil, wrap("NewOwnership: bucket "+cfg.Bucket, err)
 	}
 	return kv, nil
 }
@@ -369,7 +369,7 @@ func (o *Ownership) Close() error {
 			}
 		}
 		if len(errs) > 0 {
-			o.closeErr = fmt.Errorf("natsjs: Ownership.Close: leases left to expire: %w", errs[0])
+			o.closeErr = wrap("Ownership.Close: leases left to expire", errs[0])
 		}
 	})
 	return o.closeErr
