@@ -18,6 +18,7 @@ type pushed struct {
 	sub     string
 	at      time.Time
 	sockets int
+	phase   int
 }
 
 // eventKey names an event as both ends see it: the call id and the kind.
@@ -42,6 +43,7 @@ type generator struct {
 	mu     sync.Mutex
 	ledger map[string]pushed
 	calls  int
+	phase  int // of the run, noted with each push
 
 	stop    chan struct{}
 	running sync.WaitGroup // the ticker and every call under way
@@ -110,10 +112,19 @@ func (g *generator) wait(lo, hi time.Duration) bool {
 func (g *generator) push(sub string, kind voip.EventKind, do func() string) {
 	g.gate.RLock()
 	defer g.gate.RUnlock()
-	p := pushed{sub: sub, at: time.Now(), sockets: g.tr.open(sub)}
+	g.mu.Lock()
+	p := pushed{sub: sub, at: time.Now(), sockets: g.tr.open(sub), phase: g.phase}
+	g.mu.Unlock()
 	id := do()
 	g.mu.Lock()
 	g.ledger[eventKey(id, kind)] = p
+	g.mu.Unlock()
+}
+
+// setPhase notes the phase of the run the next pushes belong to.
+func (g *generator) setPhase(i int) {
+	g.mu.Lock()
+	g.phase = i
 	g.mu.Unlock()
 }
 

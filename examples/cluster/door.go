@@ -165,11 +165,19 @@ type tracker struct {
 	twiceFrom map[string]time.Time      // managers held by two replicas or more, since
 	twice     map[string]time.Duration  // manager → time held twice, ended spells
 	most      int                       // most sockets of one manager at once
+	downSince map[string]time.Time      // managers whose last socket closed, since
+	gaps      []gap                     // spells without a socket, ended
+}
+
+// gap is a spell in which a manager that had a socket had none.
+type gap struct {
+	sub      string
+	from, to time.Time
 }
 
 func newTracker() *tracker {
 	return &tracker{sockets: map[string]map[string]int{}, changes: map[string][]time.Time{},
-		twiceFrom: map[string]time.Time{}, twice: map[string]time.Duration{}}
+		twiceFrom: map[string]time.Time{}, twice: map[string]time.Duration{}, downSince: map[string]time.Time{}}
 }
 
 func (t *tracker) opened(sub, replica string) { t.change(sub, replica, +1) }
@@ -194,6 +202,12 @@ func (t *tracker) change(sub, replica string, n int) {
 		total += k
 	}
 	t.most = max(t.most, total)
+	if down, ok := t.downSince[sub]; ok && total > 0 {
+		t.gaps = append(t.gaps, gap{sub: sub, from: down, to: now})
+		delete(t.downSince, sub)
+	} else if total == 0 {
+		t.downSince[sub] = now
+	}
 	since, was := t.twiceFrom[sub]
 	switch is := len(byReplica) >= 2; {
 	case is && !was:
@@ -268,4 +282,17 @@ func (t *tracker) overlap() (total time.Duration, managers int, longest time.Dur
 		longest = max(longest, d)
 	}
 	return total, len(spells), longest, t.most
+}
+
+// spells returns the spells without a socket, those still under way
+// ending now.
+func (t *tracker) spells() []gap {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := append([]gap(nil), t.gaps...)
+	for sub, from := range t.downSince {
+		out = append(out, gap{sub: sub, from: from, to: now})
+	}
+	return out
 }

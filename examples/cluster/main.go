@@ -49,6 +49,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/pbxkit/pbxkit/internal/natstest"
@@ -212,6 +213,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 	printBalance(out, "balance", tr, reps, cfg.managers)
 
 	g := newGenerator(pbx, tr, subs, cfg.rate)
+	starts := []time.Time{time.Now()} // of each phase
 	g.start()
 	if !sleep(ctx, cfg.phase) {
 		return false, ctx.Err()
@@ -226,6 +228,8 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 	victim := reps[len(reps)-1]
 	leases := len(victim.own.Held())
 	killed := time.Now()
+	g.setPhase(phaseTakeover)
+	starts = append(starts, killed)
 	victim.kill()
 	resume()
 	fmt.Fprintf(out, "\nkilled %s after %v of calls (the events before it consumed in %v): its sockets dropped without a close frame, its NATS connection closed, its %d leases left to expire\n",
@@ -238,8 +242,11 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 	if err := waitFor(ctx, cfg.waitLimit, func() bool { return settled(tr, cfg.managers, live) }); err != nil {
 		return false, fmt.Errorf("the takeover: %w", err)
 	}
-	fmt.Fprintf(out, "takeover: every manager has a socket at the emulator again %.2f s after the kill (bound 2×TTL = %v, plus the dial pacer's time)\n",
-		takeover.Seconds(), 2*cfg.ttl)
+	g.setPhase(phaseAfterKill)
+	starts = append(starts, time.Now())
+	first, last := backAfter(tr.spells(), killed, starts[len(starts)-1])
+	fmt.Fprintf(out, "takeover: every manager has a socket at the emulator again %.2f s after the kill (bound 2×TTL = %v, plus the dial pacer's time); the first of its managers had one again after %.2f s, the last after %.2f s\n",
+		takeover.Seconds(), 2*cfg.ttl, first.Seconds(), last.Seconds())
 	printBalance(out, "balance after the kill", tr, reps[:len(reps)-1], cfg.managers)
 	if !sleep(ctx, cfg.phase) {
 		return false, ctx.Err()
@@ -248,6 +255,8 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 	if cfg.rejoin {
 		doors[len(doors)-1].reopen()
 		back := time.Now()
+		g.setPhase(phaseRejoin)
+		starts = append(starts, back)
 		r, err := startReplica(ctx, s, victim.name, doors[len(doors)-1])
 		if err != nil {
 			return false, err
@@ -257,6 +266,8 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 		if err := waitFor(ctx, cfg.waitLimit, func() bool { return settled(tr, cfg.managers, names) }); err != nil {
 			return false, fmt.Errorf("the rejoin: %w", err)
 		}
+		g.setPhase(phaseAfterRejoin)
+		starts = append(starts, time.Now())
 		fmt.Fprintf(out, "\nrejoined: %s started again under its name; even again %.2f s later\n",
 			victim.name, time.Since(back).Seconds())
 		printBalance(out, "balance after the rejoin", tr, reps, cfg.managers)
@@ -266,7 +277,8 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 	}
 
 	g.end()
-	if !sleep(ctx, settle) { // the sockets' changes around the last pushes are known
+	starts = append(starts, time.Now()) // the end of the last phase
+	if !sleep(ctx, settle) {            // the sockets' changes around the last pushes are known
 		return false, ctx.Err()
 	}
 	drain(ctx, g, rec, tr, 30*time.Second)
@@ -291,14 +303,9 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 		lostLeases += r.own.Stats().Lost
 	}
 
-	fmt.Fprintf(out, "\ncall events pushed by the emulator (start, answer, end): %d, of %d calls\n", t.pushed, t.calls)
-	fmt.Fprintf(out, "  to a manager with a socket open:    %6d  consumed %d, lost %d\n", t.deliverable, t.delivered, t.lost())
-	fmt.Fprintf(out, "  to a manager with no socket:        %6d  consumed %d (Phonet pushes them to nobody; a CRM finds them in the call history)\n",
-		t.noSocket, t.noSocketDelivered)
-	fmt.Fprintf(out, "  within %v of a socket of the manager opening or closing: %d  consumed %d (not judged)\n",
-		settle, t.atChange, t.atChangeDelivered)
-	fmt.Fprintf(out, "  duplicates delivered:               %6d  (events consumed more than once: %d)\n", t.duplicates, t.dupEvents)
-	fmt.Fprintf(out, "  consumed in all:                    %6d  (%d the generator never pushed)\n", t.consumed, t.unknown)
+	printEvents(out, ledger, got, tr, starts)
+	fmt.Fprintf(out, "duplicates delivered: %d (events consumed more than once: %d); consumed in all: %d, of which %d the generator never pushed\n",
+		t.duplicates, t.dupEvents, t.consumed, t.unknown)
 	fmt.Fprintf(out, "stream: %d stored, %d published again by a replica and dropped by the stream (Nats-Msg-Id); the Hubs dropped %d for a slow publisher\n",
 		stats.Stored, stats.Duplicates, dropped)
 	fmt.Fprintf(out, "held twice, at the emulator: %v in all (two replicas with a socket of one manager open at once), %d managers, at most %v for one; most sockets of one manager at once: %d\n",
@@ -313,6 +320,77 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 		2*cfg.ttl, takeover.Seconds(), verdict(takeover <= 2*cfg.ttl))
 	fmt.Fprintf(out, "  held twice: %v\n", overlap.Round(time.Millisecond))
 	return ok, nil
+}
+
+// The phases of a run.
+const (
+	phaseBefore = iota
+	phaseTakeover
+	phaseAfterKill
+	phaseRejoin
+	phaseAfterRejoin
+)
+
+var phaseNames = [...]string{"before the kill", "kill → every manager held", "after the takeover",
+	"rejoin → even again", "after the rejoin"}
+
+// printEvents prints what became of the events pushed in each phase, and
+// the managers left without a socket in it. starts holds when each phase
+// began, and when the last one ended.
+func printEvents(out io.Writer, ledger map[string]pushed, got map[string]int, tr *tracker, starts []time.Time) {
+	fmt.Fprintf(out, "\ncall events the emulator pushed (start, answer, end), by phase of the run:\n")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "%-26s\tpushed\tto a socket\tconsumed\tlost\tto no socket\tconsumed\tat a change\tconsumed\tmanagers left without a socket\tthe longest\t\n", "phase")
+	spells := tr.spells()
+	var sum tally
+	for i := range len(starts) - 1 {
+		part := map[string]pushed{}
+		for k, p := range ledger {
+			if p.phase == i {
+				part[k] = p
+			}
+		}
+		t := count(part, 0, got, 0, tr, settle)
+		managers, longest := 0, time.Duration(0)
+		for _, sp := range spells {
+			if !sp.from.Before(starts[i]) && sp.from.Before(starts[i+1]) {
+				managers++
+				longest = max(longest, sp.to.Sub(sp.from))
+			}
+		}
+		fmt.Fprintf(tw, "%-26s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f s\t\n", phaseNames[i], t.pushed, t.deliverable,
+			t.delivered, t.lost(), t.noSocket, t.noSocketDelivered, t.atChange, t.atChangeDelivered, managers, longest.Seconds())
+		sum.pushed += t.pushed
+		sum.deliverable += t.deliverable
+		sum.delivered += t.delivered
+		sum.noSocket += t.noSocket
+		sum.noSocketDelivered += t.noSocketDelivered
+		sum.atChange += t.atChange
+		sum.atChangeDelivered += t.atChangeDelivered
+	}
+	fmt.Fprintf(tw, "%-26s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\t\t\n", "in all", sum.pushed, sum.deliverable, sum.delivered,
+		sum.lost(), sum.noSocket, sum.noSocketDelivered, sum.atChange, sum.atChangeDelivered)
+	_ = tw.Flush()
+	fmt.Fprintf(out, "  to a socket: the manager had a socket open at the emulator, and none of its sockets opened or closed within %v of the push; lost: never consumed\n", settle)
+	fmt.Fprintf(out, "  to no socket: none open, none opening or closing within %v: Phonet pushes such an event to nobody (a CRM finds the call in the history)\n", settle)
+	fmt.Fprintf(out, "  at a change: a socket of the manager opened or closed within %v of the push: whether it could arrive is not judged\n", settle)
+}
+
+// backAfter returns when the first and the last manager that lost its
+// socket between from and to had one again, after from.
+func backAfter(spells []gap, from, to time.Time) (first, last time.Duration) {
+	first = -1
+	for _, sp := range spells {
+		if sp.from.Before(from) || !sp.from.Before(to) {
+			continue
+		}
+		d := sp.to.Sub(from)
+		if first < 0 || d < first {
+			first = d
+		}
+		last = max(last, d)
+	}
+	return max(first, 0), last
 }
 
 func verdict(ok bool) string {
