@@ -185,6 +185,9 @@ type tally struct {
 	// atChange: a socket of the manager opened or closed within settle of
 	// the push; whether it could arrive is not judged.
 	atChange, atChangeDelivered int
+	// atChangeOpenLost: at a change, a socket was open just before the
+	// push, and the event was never consumed.
+	atChangeOpenLost int
 	// duplicates: deliveries beyond the first of one event; unknown:
 	// events received that the generator never pushed.
 	duplicates, dupEvents, unknown int
@@ -203,6 +206,8 @@ func count(ledger map[string]pushed, calls int, got map[string]int, total int, t
 			t.atChange++
 			if n > 0 {
 				t.atChangeDelivered++
+			} else if p.sockets > 0 {
+				t.atChangeOpenLost++
 			}
 		case p.sockets > 0:
 			t.deliverable++

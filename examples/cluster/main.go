@@ -340,7 +340,7 @@ var phaseNames = [...]string{"before the kill", "kill → every manager held", "
 func printEvents(out io.Writer, ledger map[string]pushed, got map[string]int, tr *tracker, starts []time.Time) {
 	fmt.Fprintf(out, "\ncall events the emulator pushed (start, answer, end), by phase of the run:\n")
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-26s\tpushed\tto a socket\tconsumed\tlost\tto no socket\tconsumed\tat a change\tconsumed\tmanagers left without a socket\tthe longest\t\n", "phase")
+	fmt.Fprintf(tw, "%-26s\tpushed\tto a socket\tconsumed\tlost\tto no socket\tconsumed\tat a change\tconsumed\tnot, with a socket\tmanagers left without a socket\tthe longest\t\n", "phase")
 	spells := tr.spells()
 	var sum tally
 	for i := range len(starts) - 1 {
@@ -358,8 +358,8 @@ func printEvents(out io.Writer, ledger map[string]pushed, got map[string]int, tr
 				longest = max(longest, sp.to.Sub(sp.from))
 			}
 		}
-		fmt.Fprintf(tw, "%-26s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f s\t\n", phaseNames[i], t.pushed, t.deliverable,
-			t.delivered, t.lost(), t.noSocket, t.noSocketDelivered, t.atChange, t.atChangeDelivered, managers, longest.Seconds())
+		fmt.Fprintf(tw, "%-26s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f s\t\n", phaseNames[i], t.pushed, t.deliverable,
+			t.delivered, t.lost(), t.noSocket, t.noSocketDelivered, t.atChange, t.atChangeDelivered, t.atChangeOpenLost, managers, longest.Seconds())
 		sum.pushed += t.pushed
 		sum.deliverable += t.deliverable
 		sum.delivered += t.delivered
@@ -367,13 +367,14 @@ func printEvents(out io.Writer, ledger map[string]pushed, got map[string]int, tr
 		sum.noSocketDelivered += t.noSocketDelivered
 		sum.atChange += t.atChange
 		sum.atChangeDelivered += t.atChangeDelivered
+		sum.atChangeOpenLost += t.atChangeOpenLost
 	}
-	fmt.Fprintf(tw, "%-26s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\t\t\n", "in all", sum.pushed, sum.deliverable, sum.delivered,
-		sum.lost(), sum.noSocket, sum.noSocketDelivered, sum.atChange, sum.atChangeDelivered)
+	fmt.Fprintf(tw, "%-26s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\t\t\n", "in all", sum.pushed, sum.deliverable, sum.delivered,
+		sum.lost(), sum.noSocket, sum.noSocketDelivered, sum.atChange, sum.atChangeDelivered, sum.atChangeOpenLost)
 	_ = tw.Flush()
 	fmt.Fprintf(out, "  to a socket: the manager had a socket open at the emulator, and none of its sockets opened or closed within %v of the push; lost: never consumed\n", settle)
 	fmt.Fprintf(out, "  to no socket: none open, none opening or closing within %v: Phonet pushes such an event to nobody (a CRM finds the call in the history)\n", settle)
-	fmt.Fprintf(out, "  at a change: a socket of the manager opened or closed within %v of the push: whether it could arrive is not judged\n", settle)
+	fmt.Fprintf(out, "  at a change: a socket of the manager opened or closed within %v of the push: whether it could arrive is not judged; \"not, with a socket\": never consumed though a socket was open just before the push (one closing, say)\n", settle)
 }
 
 // backAfter returns when the first and the last manager that lost its
