@@ -46,6 +46,7 @@ type generator struct {
 	phase  int // of the run, noted with each push
 
 	stop    chan struct{}
+	ending  sync.Once
 	running sync.WaitGroup // the ticker and every call under way
 }
 
@@ -71,9 +72,9 @@ func (g *generator) start() {
 }
 
 // end stops ringing, hangs up the calls under way at once, and returns
-// when their last event is pushed.
+// when their last event is pushed. It is idempotent.
 func (g *generator) end() {
-	close(g.stop)
+	g.ending.Do(func() { close(g.stop) })
 	g.running.Wait()
 }
 
