@@ -212,7 +212,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 	}
 	fmt.Fprintf(out, "\nspread: every manager has one socket at the emulator %.2f s after the replicas started\n",
 		time.Since(begun).Seconds())
-	printBalance(out, "balance", tr, reps, cfg.managers)
+	printBalance(out, "balance", tr, pbx, reps, cfg.managers)
 
 	g := newGenerator(pbx, tr, subs, cfg.rate)
 	starts := []time.Time{time.Now()} // of each phase
@@ -250,7 +250,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 	first, last := backAfter(tr.spells(), killed, starts[len(starts)-1])
 	fmt.Fprintf(out, "takeover: every manager has a socket at the emulator again %.2f s after the kill (bound 2×TTL = %v, plus the dial pacer's time); the first of its managers had one again after %.2f s, the last after %.2f s\n",
 		takeover.Seconds(), 2*cfg.ttl, first.Seconds(), last.Seconds())
-	printBalance(out, "balance after the kill", tr, reps[:len(reps)-1], cfg.managers)
+	printBalance(out, "balance after the kill", tr, pbx, reps[:len(reps)-1], cfg.managers)
 	if !sleep(ctx, cfg.phase) {
 		return false, ctx.Err()
 	}
@@ -273,7 +273,7 @@ func run(ctx context.Context, cfg config, out io.Writer) (bool, error) {
 		starts = append(starts, time.Now())
 		fmt.Fprintf(out, "\nrejoined: %s started again under its name; even again %.2f s later\n",
 			victim.name, time.Since(back).Seconds())
-		printBalance(out, "balance after the rejoin", tr, reps, cfg.managers)
+		printBalance(out, "balance after the rejoin", tr, pbx, reps, cfg.managers)
 		if !sleep(ctx, cfg.phase) {
 			return false, ctx.Err()
 		}
@@ -424,8 +424,12 @@ func settled(tr *tracker, n int, names []string) bool {
 
 // printBalance prints the sockets of each replica at the emulator, and
 // the leases each Ownership holds.
-func printBalance(out io.Writer, title string, tr *tracker, reps []*replica, n int) {
+func printBalance(out io.Writer, title string, tr *tracker, pbx *phonettest.Server, reps []*replica, n int) {
 	_, _, per := tr.view()
+	doors := 0
+	for _, k := range per {
+		doors += k
+	}
 	mean := float64(n) / float64(len(reps))
 	var parts []string
 	worst := 0.0
@@ -434,7 +438,8 @@ func printBalance(out io.Writer, title string, tr *tracker, reps []*replica, n i
 		parts = append(parts, fmt.Sprintf("%s %d (leases %d)", r.name, k, len(r.own.Held())))
 		worst = max(worst, math.Abs(float64(k)-mean)/mean*100)
 	}
-	fmt.Fprintf(out, "%s: %s; at most %.1f %% off even\n", title, strings.Join(parts, ", "), worst)
+	fmt.Fprintf(out, "%s: %s; at most %.1f %% off even; sockets through the doors %d, at the emulator %d\n",
+		title, strings.Join(parts, ", "), worst, doors, pbx.Sockets())
 }
 
 // drain waits until every event pushed to a manager with a socket (and
