@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -265,31 +266,24 @@ const kindCall = "call"
 // out too, being derived by the handler rather than said by the vendor.
 func msgID(tenant string, ev *voip.Event, c *voip.Call) string {
 	var vendor string
-	var stack [512]byte
-	b := stack[:0]
-	part := func(s string) {
-		b = append(b, s...)
-		b = append(b, 0)
-	}
-	part(tenant)
+	var parts [7]string
 	if ev != nil {
 		vendor = ev.Vendor
-		part(ev.Vendor)
-		part(ev.Kind.String())
-		part(ev.CallID)
-		part(ev.ParentCallID)
-		part(ev.Ext)
-		part(ev.RawStatus)
+		parts = [7]string{tenant, ev.Vendor, ev.Kind.String(), ev.CallID, ev.ParentCallID, ev.Ext, ev.RawStatus}
 	} else {
 		vendor = c.Vendor
-		part(c.Vendor)
-		part(kindCall)
-		part(c.ID)
-		part("")
-		part(c.Ext)
-		part(c.RawStatus)
+		parts = [7]string{tenant, c.Vendor, kindCall, c.ID, "", c.Ext, c.RawStatus}
 	}
-	sum := sha256.Sum256(b)
+	// Each part ends with a NUL, so that no two lists of parts read the
+	// same; the hash is written in place, without a buffer.
+	h := sha256.New()
+	nul := []byte{0}
+	for _, p := range parts {
+		_, _ = io.WriteString(h, p)
+		_, _ = h.Write(nul)
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
 	vt := token(vendor)
 	id := make([]byte, 0, len(vt)+1+32)
 	id = append(id, vt...)
