@@ -1,7 +1,9 @@
 // Package natsjs runs pbxkit across many replicas on NATS JetStream: the
 // webhook handlers' memory shared in a key-value bucket, call events and
-// records fanned out into a stream with publish deduplication, and a
-// durable consumer that hands them to the user's function.
+// records fanned out into a stream with publish deduplication, a durable
+// consumer that hands them to the user's function, and every manager's
+// socket held by exactly one replica through leases. docs/scale.md has
+// the figures; examples/cluster runs all of it.
 //
 // Only programs that import this package link NATS: the vendor packages
 // never do.
@@ -35,6 +37,21 @@
 // function and acks each after it succeeds; a message that keeps failing
 // is terminated after MaxDeliver deliveries and logged, never retried
 // forever.
+//
+// # Socket ownership
+//
+// [NewOwnership] takes the managers (subscribers) and a [Target], such as a
+// phonet.Hub, and has each manager's socket held by one replica: a lease
+// per manager in a KV bucket, made with create-if-absent and a TTL
+// (default 10 s), renewed every TTL/3 at its revision, and written before
+// its socket opens and deleted only after it closed. Each replica
+// announces itself and aims at an even share; a new one takes its share,
+// the others giving theirs back first, so managers per replica end within
+// ±10 % of even; a dead one's leases expire and are taken within 2×TTL.
+// While NATS is away the sockets stay open; when it is back each holder
+// renews its leases, or closes the socket of one taken meanwhile. With
+// Fence, a replica cut off from NATS alone closes its sockets before its
+// leases can expire, so that no manager is ever held twice.
 //
 // # When NATS fails
 //
