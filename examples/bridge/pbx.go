@@ -381,7 +381,15 @@ func webitelSockets(ctx context.Context, baseURL string, tokens []string, logger
 		}
 		names = append(names, name)
 	}
-	return mergeSources(srcs, names), nil
+	named := make(map[string]voip.Source, len(srcs))
+	for i, src := range srcs {
+		name := names[i]
+		if _, taken := named[name]; taken {
+			name = fmt.Sprintf("%s (%d)", name, i+1)
+		}
+		named[name] = src
+	}
+	return voip.Merge(named), nil
 }
 
 // webitelRecord finds the history record of a call that ended: Webitel
