@@ -71,6 +71,47 @@ type emulation struct {
 	drop func()
 }
 
+// webhookTarget is where an emulator posts its webhooks (W is its
+// Webhooks type): set by emulation.target once the app serves, read by the
+// call generator.
+type webhookTarget[W any] struct {
+	mu    sync.Mutex
+	hooks W
+	playedOnce
+}
+
+func (t *webhookTarget[W]) set(hooks W) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.hooks = hooks
+}
+
+func (t *webhookTarget[W]) get() W {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.hooks
+}
+
+// playedOnce remembers which calls placed by click-to-call were played to
+// their end, so that each is played once.
+type playedOnce struct {
+	mu     sync.Mutex
+	played map[string]bool
+}
+
+// firstPlay reports whether the placed call id is played for the first
+// time, and notes it.
+func (p *playedOnce) firstPlay(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.played == nil {
+		p.played = map[string]bool{}
+	}
+	first := !p.played[id]
+	p.played[id] = true
+	return first
+}
+
 // providers are the PBXs the app speaks to: real ones from the
 // environment, emulated ones otherwise.
 var providers = map[string]struct {
@@ -196,21 +237,11 @@ func emulatedPhonet(webhooks bool) func(logger *slog.Logger) (*emulation, error)
 			{Ext: "001", Name: "Иван Иванов", Zone: mustZone("Europe/Kyiv")},
 			{Ext: "002", Name: "Петр Петров", Zone: mustZone("Europe/Moscow")},
 		}}
-		var (
-			mu    sync.Mutex
-			hooks phonettest.Webhooks
-			done  = map[string]bool{}
-		)
+		var hooks webhookTarget[phonettest.Webhooks]
 		e.target = func(base string, client *http.Client) {
-			mu.Lock()
-			defer mu.Unlock()
-			hooks = phonettest.Webhooks{URL: base + webhookPath, Client: client}
+			hooks.set(phonettest.Webhooks{URL: base + webhookPath, Client: client})
 		}
-		target := func() phonettest.Webhooks {
-			mu.Lock()
-			defer mu.Unlock()
-			return hooks
-		}
+		target := hooks.get
 		e.ask = func(ctx context.Context, phone string) (string, string, error) {
 			body, err := target().Send(ctx, phonettest.LookupWebhook(phone, phonettest.DefaultTrunk))
 			if err != nil {
@@ -232,11 +263,7 @@ func emulatedPhonet(webhooks bool) func(logger *slog.Logger) (*emulation, error)
 			}
 			e.finishPlaced = func(ctx context.Context) error {
 				for _, pc := range srv.Calls() {
-					mu.Lock()
-					seen := done[pc.UUID]
-					done[pc.UUID] = true
-					mu.Unlock()
-					if !seen {
+					if hooks.firstPlay(pc.UUID) {
 						if err := srv.PlayOutbound(ctx, target(), pc, 5*time.Second, 38*time.Second); err != nil {
 							return err
 						}
@@ -261,11 +288,7 @@ func emulatedPhonet(webhooks bool) func(logger *slog.Logger) (*emulation, error)
 			}
 			e.finishPlaced = func(context.Context) error {
 				for _, pc := range srv.Calls() {
-					mu.Lock()
-					seen := done[pc.UUID]
-					done[pc.UUID] = true
-					mu.Unlock()
-					if !seen {
+					if hooks.firstPlay(pc.UUID) {
 						srv.Answer(pc.UUID)
 						srv.Hangup(pc.UUID)
 					}
@@ -343,21 +366,11 @@ func emulatedGravitel(logger *slog.Logger) (*emulation, error) {
 		{Ext: "701", Name: "Администратор", Zone: mustZone("Europe/Moscow")},
 		{Ext: "702", Name: "Иван", Zone: mustZone("Asia/Yekaterinburg")},
 	}}
-	var (
-		mu    sync.Mutex
-		hooks graviteltest.Webhooks
-		done  = map[string]bool{}
-	)
+	var hooks webhookTarget[graviteltest.Webhooks]
 	e.target = func(base string, client *http.Client) {
-		mu.Lock()
-		defer mu.Unlock()
-		hooks = graviteltest.Webhooks{URL: base + webhookPath, CRMToken: crmKey, Client: client}
+		hooks.set(graviteltest.Webhooks{URL: base + webhookPath, CRMToken: crmKey, Client: client})
 	}
-	target := func() graviteltest.Webhooks {
-		mu.Lock()
-		defer mu.Unlock()
-		return hooks
-	}
+	target := hooks.get
 	e.ask = func(ctx context.Context, phone string) (string, string, error) {
 		return target().SendContact(ctx, strings.TrimPrefix(phone, "+"), "lookup-demo")
 	}
@@ -367,11 +380,7 @@ func emulatedGravitel(logger *slog.Logger) (*emulation, error) {
 	}
 	e.finishPlaced = func(ctx context.Context) error {
 		for _, pc := range srv.Calls() {
-			mu.Lock()
-			seen := done[pc.UUID]
-			done[pc.UUID] = true
-			mu.Unlock()
-			if !seen {
+			if hooks.firstPlay(pc.UUID) {
 				if err := srv.PlayOutbound(ctx, target(), pc, 5*time.Second, 38*time.Second); err != nil {
 					return err
 				}

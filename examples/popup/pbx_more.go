@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pbxkit/pbxkit/newtel"
@@ -116,10 +115,7 @@ func emulatedWebitel(logger *slog.Logger) (*emulation, error) {
 		{Ext: "101", Name: "Іван Петренко", Zone: mustZone("Europe/Kyiv")},
 		{Ext: "104", Name: "Оксана Мельник", Zone: mustZone("Europe/Warsaw")},
 	}}
-	var (
-		mu   sync.Mutex
-		done = map[string]bool{}
-	)
+	var placed playedOnce
 	e.target = func(string, *http.Client) {}
 	e.ask = func(_ context.Context, phone string) (string, string, error) {
 		return "", "", fmt.Errorf("webitel asks no CRM who calls from %s: %w", phone, voip.ErrNotSupported)
@@ -144,11 +140,7 @@ func emulatedWebitel(logger *slog.Logger) (*emulation, error) {
 	e.ring = func(phone, ext string) { srv.Incoming(ext, phone) }
 	e.finishPlaced = func(context.Context) error {
 		for _, pc := range srv.Calls() {
-			mu.Lock()
-			seen := done[pc.ID]
-			done[pc.ID] = true
-			mu.Unlock()
-			if !seen {
+			if placed.firstPlay(pc.ID) {
 				srv.Answer(pc.ID)
 				srv.Hangup(pc.ID, "")
 			}
@@ -218,21 +210,11 @@ func emulatedNewtel(logger *slog.Logger) (*emulation, error) {
 		{Ext: "101", Name: "Мария Кузнецова", Zone: mustZone("Europe/Moscow")},
 		{Ext: "102", Name: "Дмитрий Орлов", Zone: mustZone("Asia/Novosibirsk")},
 	}}
-	var (
-		mu    sync.Mutex
-		hooks newteltest.Webhooks
-		done  = map[string]bool{}
-	)
+	var hooks webhookTarget[newteltest.Webhooks]
 	e.target = func(base string, client *http.Client) {
-		mu.Lock()
-		defer mu.Unlock()
-		hooks = newteltest.Webhooks{URL: base + webhookPath, Key: hookKey, Client: client}
+		hooks.set(newteltest.Webhooks{URL: base + webhookPath, Key: hookKey, Client: client})
 	}
-	target := func() newteltest.Webhooks {
-		mu.Lock()
-		defer mu.Unlock()
-		return hooks
-	}
+	target := hooks.get
 	e.ask = func(_ context.Context, phone string) (string, string, error) {
 		return "", "", fmt.Errorf("new-tel asks no CRM who calls from %s: %w", phone, voip.ErrNotSupported)
 	}
@@ -243,11 +225,7 @@ func emulatedNewtel(logger *slog.Logger) (*emulation, error) {
 	}
 	e.finishPlaced = func(ctx context.Context) error {
 		for _, pc := range srv.Calls() {
-			mu.Lock()
-			seen := done[pc.CallID]
-			done[pc.CallID] = true
-			mu.Unlock()
-			if !seen {
+			if hooks.firstPlay(pc.CallID) {
 				if err := srv.PlayOutbound(ctx, target(), pc, 5*time.Second, 38*time.Second); err != nil {
 					return err
 				}
