@@ -2,6 +2,7 @@ package voip_test
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -71,4 +72,24 @@ func TestMergeCloseClosesTheSources(t *testing.T) {
 	assert.False(t, open)
 	_, open = <-b.events
 	assert.False(t, open)
+}
+
+// One source per operator (a Webitel socket each, say), read as one.
+func ExampleMerge() {
+	ivan, olena := newFakeSource(), newFakeSource()
+	all := voip.Merge(map[string]voip.Source{"ext 101": ivan, "ext 102": olena})
+	defer all.Close()
+
+	go func() {
+		olena.events <- voip.Event{Kind: voip.EventStart, CallID: "c1", Ext: "102", Client: "+380501234567"}
+		_ = olena.Close()
+		_ = ivan.Close()
+	}()
+	for ev := range all.Events() {
+		fmt.Println(ev.Kind, ev.CallID, ev.Ext, ev.Client)
+	}
+	fmt.Println("stopped:", all.Err())
+	// Output:
+	// start c1 102 +380501234567
+	// stopped: <nil>
 }
