@@ -32,15 +32,7 @@ var faults = map[string]http.HandlerFunc{
 		}
 		_, _ = w.Write([]byte(`{"uuid":"late"}`))
 	},
-	"truncated": func(w http.ResponseWriter, _ *http.Request) {
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"uuid\":")
-		_ = rw.Flush()
-		_ = conn.Close()
-	},
+	"truncated": testutil.TruncatedJSON("{\"uuid\":"),
 }
 
 // TestFaultMatrix sends MakeCall and a read into each fault and counts what

@@ -34,15 +34,7 @@ var faults = map[string]http.HandlerFunc{
 		}
 		_, _ = w.Write([]byte(`{"status":"success","data":{"result":"success"}}`))
 	},
-	"truncated": func(w http.ResponseWriter, _ *http.Request) {
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"status\":")
-		_ = rw.Flush()
-		_ = conn.Close()
-	},
+	"truncated": testutil.TruncatedJSON("{\"status\":"),
 }
 
 // TestFaultMatrix sends StartSimpleCall and CompanyState into each fault and

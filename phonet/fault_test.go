@@ -23,16 +23,8 @@ var faults = map[string]http.HandlerFunc{
 		w.Header().Set("Retry-After", "3600")
 		http.Error(w, "Too Many Requests", http.StatusTooManyRequests)
 	},
-	"slow": slowAfter(3 * time.Second), // past the client timeout
-	"truncated": func(w http.ResponseWriter, _ *http.Request) {
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"uuid\":")
-		_ = rw.Flush()
-		_ = conn.Close()
-	},
+	"slow":      slowAfter(3 * time.Second), // past the client timeout
+	"truncated": testutil.TruncatedJSON("{\"uuid\":"),
 }
 
 // slowAfter answers after d, or when the client gives up.

@@ -30,15 +30,7 @@ var faults = map[string]http.HandlerFunc{
 		}
 		reply(http.StatusOK, ok)(w, r)
 	},
-	"truncated": func(w http.ResponseWriter, _ *http.Request) {
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"success\":")
-		_ = rw.Flush()
-		_ = conn.Close()
-	},
+	"truncated": testutil.TruncatedJSON("{\"success\":"),
 }
 
 // TestFaultMatrix sends SendCallEvent and UploadCalls into each fault and

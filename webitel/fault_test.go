@@ -33,16 +33,8 @@ var restFaults = map[string]http.HandlerFunc{
 		}
 		restJSON(w, 200, `{"id":"late"}`)
 	},
-	"truncated": func(w http.ResponseWriter, _ *http.Request) {
-		conn, rw, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			return
-		}
-		_, _ = rw.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"id\":")
-		_ = rw.Flush()
-		_ = conn.Close()
-	},
-	"garbled": func(w http.ResponseWriter, _ *http.Request) { restJSON(w, 200, `{"id":`) },
+	"truncated": testutil.TruncatedJSON("{\"id\":"),
+	"garbled":   func(w http.ResponseWriter, _ *http.Request) { restJSON(w, 200, `{"id":`) },
 }
 
 // TestFaultCreateCallOnce: POST /api/calls is sent once whatever happens
